@@ -1,0 +1,114 @@
+use md5::Digest as _;
+
+use crate::{Algorithm, Digest};
+
+/// An incremental hash of one [`Algorithm`].
+#[derive(Clone)]
+pub enum Hasher {
+    /// MD5.
+    Md5(md5::Md5),
+    /// SHA-1.
+    Sha1(sha1::Sha1),
+    /// SHA-256.
+    Sha256(sha2::Sha256),
+    /// SHA-512.
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// A fresh hasher.
+    pub fn new(algorithm: Algorithm) -> Self {
+        match algorithm {
+            Algorithm::Md5 => Hasher::Md5(md5::Md5::new()),
+            Algorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    /// The algorithm being computed.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Hasher::Md5(_) => Algorithm::Md5,
+            Hasher::Sha1(_) => Algorithm::Sha1,
+            Hasher::Sha256(_) => Algorithm::Sha256,
+            Hasher::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(bytes),
+            Hasher::Sha1(h) => h.update(bytes),
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// The digest of everything fed.
+    pub fn finalize(self) -> Digest {
+        let algorithm = self.algorithm();
+        match self {
+            Hasher::Md5(h) => Digest::from_output(algorithm, &h.finalize()),
+            Hasher::Sha1(h) => Digest::from_output(algorithm, &h.finalize()),
+            Hasher::Sha256(h) => Digest::from_output(algorithm, &h.finalize()),
+            Hasher::Sha512(h) => Digest::from_output(algorithm, &h.finalize()),
+        }
+    }
+
+    /// Digest of one byte string.
+    pub fn digest(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+        let mut h = Hasher::new(algorithm);
+        h.update(bytes);
+        h.finalize()
+    }
+}
+
+/// Several hashers fed the same bytes: one read of a file, many digests.
+#[derive(Clone)]
+pub struct MultiHasher {
+    hashers: Vec<Hasher>,
+}
+
+impl MultiHasher {
+    /// One hasher per algorithm, in the given order (duplicates are kept).
+    pub fn new(algorithms: &[Algorithm]) -> Self {
+        MultiHasher {
+            hashers: algorithms.iter().map(|a| Hasher::new(*a)).collect(),
+        }
+    }
+
+    /// Feeds bytes to every hasher.
+    pub fn update(&mut self, bytes: &[u8]) {
+        for h in &mut self.hashers {
+            h.update(bytes);
+        }
+    }
+
+    /// The digests, in the order of the algorithms given to [`MultiHasher::new`].
+    pub fn finalize(self) -> Vec<Digest> {
+        self.hashers.into_iter().map(Hasher::finalize).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests_of_abc() {
+        let want = [
+            "900150983cd24fb0d6963f7d28e17f72",
+            "a9993e364706816aba3e25717850c26c9cd0d89d",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+        ];
+        let mut m = MultiHasher::new(&Algorithm::ALL);
+        m.update(b"a");
+        m.update(b"bc");
+        for (d, w) in m.finalize().iter().zip(want) {
+            assert_eq!(d.to_hex(), w);
+        }
+    }
+}
