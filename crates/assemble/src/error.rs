@@ -1,0 +1,105 @@
+use std::path::PathBuf;
+
+use jigsmith_checksum::Digest;
+
+/// Why an image could not be (re)built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The template is malformed or its data is corrupt.
+    #[error("template {}", path.display())]
+    Template {
+        /// The template file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: jigsmith_format::Error,
+    },
+    /// A source file or the output could not be read or written.
+    #[error("{action} {}", path.display())]
+    Io {
+        /// What was being done ("reading", "opening", "writing").
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the image failed.
+    #[error("writing the image")]
+    Output(#[source] std::io::Error),
+    /// No usable file for a part: none known, none present, or none with the right checksum.
+    #[error("no file for part {digest} ({len} bytes){}", describe_tried(tried))]
+    Missing {
+        /// The part's digest.
+        digest: Digest,
+        /// The part's length.
+        len: u64,
+        /// Where it was looked for, with why each place was rejected.
+        tried: Vec<(PathBuf, String)>,
+    },
+    /// A source file's content does not match its checksum.
+    #[error("{}: checksum mismatch: expected {} {}, found {}", path.display(), expected.algorithm(), expected.to_hex(), actual.to_hex())]
+    ChecksumMismatch {
+        /// The file.
+        path: PathBuf,
+        /// What the template says.
+        expected: Digest,
+        /// What the file holds.
+        actual: Digest,
+    },
+    /// A source file changed size while it was being copied.
+    #[error("{}: is {actual} bytes long, expected {expected}", path.display())]
+    SizeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The template's length.
+        expected: u64,
+        /// What was read.
+        actual: u64,
+    },
+    /// Every part matched but the whole image's checksum does not.
+    #[error("the built image's checksum is {}, the template says {} ({})", actual.to_hex(), expected.to_hex(), expected.algorithm())]
+    ImageMismatch {
+        /// From the template.
+        expected: Digest,
+        /// Of the bytes written.
+        actual: Digest,
+    },
+    /// A byte range that is not inside the image.
+    #[error("byte range {start}..={end} is outside the image of {image_len} bytes")]
+    BadRange {
+        /// First byte asked for.
+        start: u64,
+        /// Last byte asked for.
+        end: u64,
+        /// The image's length.
+        image_len: u64,
+    },
+}
+
+fn describe_tried(tried: &[(PathBuf, String)]) -> String {
+    if tried.is_empty() {
+        return ": no location known (check the .jigdo, --map and checksum lists)".into();
+    }
+    let list: Vec<String> = tried
+        .iter()
+        .map(|(p, why)| format!("{} ({why})", p.display()))
+        .collect();
+    format!("; tried {}", list.join(", "))
+}
+
+impl Error {
+    /// Whether the error means parts are missing or bad (exit code 1)
+    /// rather than that something else went wrong (exit code 2).
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Missing { .. }
+                | Error::ChecksumMismatch { .. }
+                | Error::SizeMismatch { .. }
+                | Error::ImageMismatch { .. }
+        )
+    }
+}

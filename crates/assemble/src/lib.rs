@@ -1,0 +1,46 @@
+//! Rebuilding jigdo images.
+//!
+//! - [`LocalSources`] knows where each part may be on local disks (from
+//!   `.jigdo` [Parts] with `Label=DIR` maps, and from checksum lists); it is
+//!   a [`PartSource`], the seam where network sources will plug in.
+//! - [`Assembler::write_image`] streams a whole image, checking every
+//!   source file's checksum and the image's, using two cores: one copies and
+//!   hashes the files, the other hashes the image.
+//! - [`ImageReader`] is `Read + Seek` over the image, building any byte range
+//!   on demand through an index of item and data-part offsets: the base for
+//!   byte-range output, an HTTP server and a FUSE mount.
+//!
+//! ```no_run
+//! use std::fs::File;
+//! use std::sync::Arc;
+//! use jigsmith_assemble::{Assembler, LocalSources};
+//! use jigsmith_format::{Jigdo, Template};
+//!
+//! let template = Template::read(&mut File::open("x.template")?)?;
+//! let jigdo = Jigdo::from_reader(File::open("x.jigdo")?)?;
+//! let mut sources = LocalSources::new();
+//! sources.add_jigdo(&jigdo, &[("Debian".into(), "/mirror/debian".into())]);
+//! let asm = Assembler::new(Arc::new(template), "x.template", Arc::new(sources));
+//! let report = asm.write_image(File::create("x.iso")?, &())?;
+//! println!("{} bytes", report.image_len);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod build;
+mod error;
+mod progress;
+mod reader;
+mod resolve;
+mod sources;
+
+pub use build::{Assembler, BuildReport, Missing};
+pub use error::Error;
+pub use progress::Progress;
+pub use reader::ImageReader;
+pub use resolve::Resolver;
+pub use sources::{LocalSources, PartSource};
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
