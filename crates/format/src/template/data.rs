@@ -1,4 +1,5 @@
 use std::io::{self, Read, Seek, SeekFrom, Take};
+use std::sync::Arc;
 
 use crate::{Error, Result};
 
@@ -93,8 +94,8 @@ enum State<R> {
 ///
 /// Each part's stream is checked to decompress to exactly the length its
 /// header states; a corrupt or short part is an error, never silent zeros.
-pub struct UnmatchedReader<'t, R> {
-    parts: &'t [DataPart],
+pub struct UnmatchedReader<R> {
+    parts: Arc<[DataPart]>,
     state: State<R>,
     /// Next part to open when idle.
     next_part: usize,
@@ -102,12 +103,12 @@ pub struct UnmatchedReader<'t, R> {
     skip: u64,
 }
 
-impl<'t, R: Read + Seek> UnmatchedReader<'t, R> {
+impl<R: Read + Seek> UnmatchedReader<R> {
     /// A reader positioned at `raw_offset` of the unmatched stream.
     ///
     /// `parts` must come from the same template as `source` (see
-    /// [`crate::Template::parts`]).
-    pub fn new(source: R, parts: &'t [DataPart], raw_offset: u64) -> Self {
+    /// [`crate::Template::shared_parts`]).
+    pub fn new(source: R, parts: Arc<[DataPart]>, raw_offset: u64) -> Self {
         let next_part = parts.partition_point(|p| p.raw_end() <= raw_offset);
         let skip = parts
             .get(next_part)

@@ -1,4 +1,5 @@
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 use jigsmith_checksum::{Algorithm, Digest, Rsync64};
 
@@ -51,7 +52,7 @@ pub enum ItemKind {
 pub struct Template {
     header: TemplateHeader,
     algorithm: Algorithm,
-    parts: Vec<DataPart>,
+    parts: Arc<[DataPart]>,
     desc: Vec<DescEntry>,
     items: Vec<Item>,
     image_len: u64,
@@ -120,7 +121,7 @@ impl Template {
         let mut t = Template {
             header,
             algorithm,
-            parts,
+            parts: parts.into(),
             desc,
             items: Vec::new(),
             image_len: 0,
@@ -233,6 +234,11 @@ impl Template {
     /// The data parts, in file order.
     pub fn parts(&self) -> &[DataPart] {
         &self.parts
+    }
+
+    /// The data parts, shareable with [`crate::UnmatchedReader`]s.
+    pub fn shared_parts(&self) -> Arc<[DataPart]> {
+        Arc::clone(&self.parts)
     }
 
     /// The DESC table as on the wire (image info last).

@@ -60,7 +60,7 @@ fn rebuild(t: &Template, bytes: &[u8], pieces: &[Piece]) -> Vec<u8> {
         })
         .collect();
     let mut files = files.into_iter();
-    let mut data = UnmatchedReader::new(Cursor::new(bytes), t.parts(), 0);
+    let mut data = UnmatchedReader::new(Cursor::new(bytes), t.shared_parts(), 0);
     let mut out = Vec::new();
     for item in t.items() {
         match item.kind {
@@ -123,9 +123,9 @@ proptest! {
         if total > 0 {
             let from = start.index(total as usize) as u64;
             let mut all = vec![0; total as usize];
-            UnmatchedReader::new(Cursor::new(&bytes), t.parts(), 0).read_exact(&mut all).unwrap();
+            UnmatchedReader::new(Cursor::new(&bytes), t.shared_parts(), 0).read_exact(&mut all).unwrap();
             let mut tail = vec![0; (total - from) as usize];
-            UnmatchedReader::new(Cursor::new(&bytes), t.parts(), from).read_exact(&mut tail).unwrap();
+            UnmatchedReader::new(Cursor::new(&bytes), t.shared_parts(), from).read_exact(&mut tail).unwrap();
             prop_assert_eq!(&tail[..], &all[from as usize..]);
         }
 
@@ -156,7 +156,7 @@ fn corrupt_data_part_is_reported() {
     let mid = (part.stream_offset() + part.compressed_len / 2) as usize;
     bytes[mid] ^= 0xff;
     let mut all = vec![0; part.raw_len as usize];
-    let err = UnmatchedReader::new(Cursor::new(&bytes), t.parts(), 0)
+    let err = UnmatchedReader::new(Cursor::new(&bytes), t.shared_parts(), 0)
         .read_exact(&mut all)
         .unwrap_err();
     assert!(
@@ -235,10 +235,10 @@ fn short_reads_give_identical_results() {
     let total = a.parts().last().unwrap().raw_end() as usize;
     let mut x = vec![0; total];
     let mut y = vec![0; total];
-    UnmatchedReader::new(Cursor::new(&bytes), a.parts(), 0)
+    UnmatchedReader::new(Cursor::new(&bytes), a.shared_parts(), 0)
         .read_exact(&mut x)
         .unwrap();
-    UnmatchedReader::new(ShortReads(Cursor::new(&bytes), 7), b.parts(), 0)
+    UnmatchedReader::new(ShortReads(Cursor::new(&bytes), 7), b.shared_parts(), 0)
         .read_exact(&mut y)
         .unwrap();
     assert_eq!(x, y);
