@@ -63,8 +63,9 @@ impl Digest {
         }
         let mut bytes = [0u8; MAX_LEN];
         for (dst, pair) in bytes.iter_mut().zip(raw.chunks_exact(2)) {
-            let hi = hex_value(pair[0]).ok_or_else(bad)?;
-            let lo = hex_value(pair[1]).ok_or_else(bad)?;
+            let &[hi, lo] = pair else { return Err(bad()) };
+            let hi = hex_value(hi).ok_or_else(bad)?;
+            let lo = hex_value(lo).ok_or_else(bad)?;
             *dst = (hi << 4) | lo;
         }
         Ok(Digest { algorithm, bytes })
@@ -95,11 +96,11 @@ impl Digest {
 
     /// Lower-case hex, as `md5sum` and friends print it.
     pub fn to_hex(&self) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('?');
         let mut s = String::with_capacity(2 * self.algorithm.len());
         for b in self.as_bytes() {
-            s.push(char::from(DIGITS[usize::from(b >> 4)]));
-            s.push(char::from(DIGITS[usize::from(b & 15)]));
+            s.push(digit(b >> 4));
+            s.push(digit(b & 15));
         }
         s
     }

@@ -1,5 +1,12 @@
 use crate::rsync_table::RSYNC_TABLE;
 
+/// The table entry of a byte.
+#[inline(always)]
+#[allow(clippy::indexing_slicing)] // a u8 index into a 256-entry table is always in bounds
+fn addend(b: u8) -> u32 {
+    RSYNC_TABLE[usize::from(b)]
+}
+
 /// Jigdo's rsync64 sum, rolling or not.
 ///
 /// A template stores, for each matched file, this sum over the file's first
@@ -29,7 +36,7 @@ impl Rsync64 {
     pub fn update(&mut self, bytes: &[u8]) {
         let (mut lo, mut hi) = (self.lo, self.hi);
         for &b in bytes {
-            lo = lo.wrapping_add(RSYNC_TABLE[usize::from(b)]);
+            lo = lo.wrapping_add(addend(b));
             hi = hi.wrapping_add(lo);
         }
         self.lo = lo;
@@ -39,10 +46,10 @@ impl Rsync64 {
     /// Slides a window of `window_len` bytes by one: `out` leaves at the
     /// front, `inp` enters at the back.
     pub fn roll(&mut self, out: u8, inp: u8, window_len: u32) {
-        let t_out = RSYNC_TABLE[usize::from(out)];
+        let t_out = addend(out);
         self.lo = self.lo.wrapping_sub(t_out);
         self.hi = self.hi.wrapping_sub(window_len.wrapping_mul(t_out));
-        self.lo = self.lo.wrapping_add(RSYNC_TABLE[usize::from(inp)]);
+        self.lo = self.lo.wrapping_add(addend(inp));
         self.hi = self.hi.wrapping_add(self.lo);
     }
 

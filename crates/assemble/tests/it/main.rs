@@ -1,4 +1,10 @@
 //! End-to-end tests of the assembler on generated images.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod fixture;
 

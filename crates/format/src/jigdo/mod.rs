@@ -124,6 +124,10 @@ impl ServerEntry {
     }
 }
 
+/// Most steps [`Jigdo::expand`] takes: far above what real label chains
+/// need (a few mirrors per label, one or two levels).
+const MAX_EXPANSION_STEPS: usize = 4096;
+
 /// Splits `Label:path` into its parts; `None` for URLs (`http://...`) and plain paths.
 pub fn split_label(location: &str) -> Option<(&str, &str)> {
     let (label, path) = location.split_once(':')?;
@@ -148,13 +152,23 @@ impl Jigdo {
 
     /// The server values a label expands to, following label chains
     /// (`LabelB=LabelC:sub/`) up to a depth of 8 to survive loops.
+    ///
+    /// # Security
+    /// A label defined n times branches n ways at each level, so a loop such
+    /// as twenty `A=A:` lines would take 20^8 steps; expansion stops after
+    /// 4096 steps and returns what it found by then.
     pub fn expand(&self, location: &str) -> Vec<String> {
         let mut out = Vec::new();
-        self.expand_into(location, 0, &mut out);
+        let mut budget = MAX_EXPANSION_STEPS;
+        self.expand_into(location, 0, &mut budget, &mut out);
         out
     }
 
-    fn expand_into(&self, location: &str, depth: usize, out: &mut Vec<String>) {
+    fn expand_into(&self, location: &str, depth: usize, budget: &mut usize, out: &mut Vec<String>) {
+        let Some(left) = budget.checked_sub(1) else {
+            return;
+        };
+        *budget = left;
         let label_path = split_label(location)
             .filter(|(label, _)| self.servers.iter().any(|s| s.label == *label));
         // a "label" no server defines is a URL scheme such as file: or http:
@@ -167,7 +181,7 @@ impl Jigdo {
         }
         for s in self.servers.iter().filter(|s| s.label == label) {
             let base = s.location();
-            self.expand_into(&format!("{base}{path}"), depth + 1, out);
+            self.expand_into(&format!("{base}{path}"), depth + 1, budget, out);
         }
     }
 }

@@ -63,6 +63,20 @@ fn reads_jigdo_file_quoting() {
 }
 
 #[test]
+fn fuzz_expand_label_loop_bomb() {
+    // twenty `A=A:` lines used to take 20^8 steps (a fuzzing timeout)
+    let mut text = String::from("[Jigdo]\nVersion=1.1\n[Servers]\n");
+    text.push_str(&"A=A:\n".repeat(20));
+    text.push_str("B=http://b/\nB=http://c/\n");
+    let j = Jigdo::parse(text.as_bytes()).unwrap();
+    let start = std::time::Instant::now();
+    assert!(j.expand("A:x").is_empty());
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // ordinary mirrors still all come back
+    assert_eq!(j.expand("B:x"), vec!["http://b/x", "http://c/x"]);
+}
+
+#[test]
 fn gzip_include_and_later_images() {
     use std::io::Write;
     let text = "[Jigdo]\nVersion=2.0\n[Image]\nFilename=a.iso\nTemplate=a.template\n\

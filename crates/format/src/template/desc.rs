@@ -54,7 +54,7 @@ impl DescEntry {
             buf.get(1..1 + n).ok_or(Error::Truncated {
                 what: "DESC entry",
                 offset,
-                file_len: offset + buf.len() as u64,
+                file_len: offset.saturating_add(buf.len() as u64),
             })
         };
         let digest = |alg: Algorithm, b: &[u8], at: usize| {
@@ -62,7 +62,7 @@ impl DescEntry {
             Digest::new(alg, bytes).map_err(|_| Error::Truncated {
                 what: "DESC entry",
                 offset,
-                file_len: offset + buf.len() as u64,
+                file_len: offset.saturating_add(buf.len() as u64),
             })
         };
         let u48 = |b: &[u8], at| le::u48(b, at).unwrap_or(0);
@@ -317,6 +317,20 @@ pub(crate) mod tests {
                 assert!(!written);
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fuzz_desc_decode_offset_overflow() {
+        // the offset only labels errors: one near u64::MAX must not overflow
+        for buf in [&[2u8, 0][..], &[5, 1, 0, 0, 0, 0, 0, 1], &[9; 20]] {
+            assert!(matches!(
+                DescEntry::decode(buf, u64::MAX - 1),
+                Err(Error::Truncated {
+                    file_len: u64::MAX,
+                    ..
+                })
+            ));
         }
     }
 

@@ -1,0 +1,199 @@
+//! `jigsmith make-template`: find known files in an existing image and write
+//! its .jigdo and .template (what `jigdo-file make-template` does).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use jigsmith_checksum::Algorithm;
+use jigsmith_format::{ChecksumList, Compression, ImageSection, Jigdo, PartEntry};
+use jigsmith_scan::{location_for, Candidate, Scanner};
+
+use super::image_job::parse_map;
+use crate::output::AtomicFile;
+use crate::progress::Bar;
+
+#[derive(Debug, Args)]
+pub struct MakeTemplateArgs {
+    /// The existing image.
+    #[arg(short, long)]
+    image: PathBuf,
+    /// The .jigdo file to write.
+    #[arg(short, long)]
+    jigdo: PathBuf,
+    /// The .template file to write.
+    #[arg(short, long)]
+    template: PathBuf,
+    /// Candidate files from a checksum list (jigdo-gen-checksum-list format or md5sum output).
+    #[arg(short = 'f', long, value_name = "FILE")]
+    checksum_list: Vec<PathBuf>,
+    /// Name files under DIR as LABEL:path in the .jigdo (e.g. Debian=/srv/mirror/debian).
+    #[arg(short, long, value_name = "LABEL=DIR", value_parser = parse_map)]
+    map: Vec<(String, PathBuf)>,
+    /// SHA-256 (format 2.0) instead of MD5 (format 1.1).
+    #[arg(long)]
+    sha256: bool,
+    /// Compress template data with bzip2 instead of zlib.
+    #[arg(long)]
+    bzip2: bool,
+    /// Files smaller than this stay in the template.
+    #[arg(long, default_value_t = 1024)]
+    min_size: u64,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More candidate files or directories (walked recursively).
+    files: Vec<PathBuf>,
+}
+
+pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
+    let algorithm = if a.sha256 {
+        Algorithm::Sha256
+    } else {
+        Algorithm::Md5
+    };
+    let mut scanner = Scanner::builder()
+        .algorithm(algorithm)
+        .compression(if a.bzip2 {
+            Compression::Bzip2
+        } else {
+            Compression::Zlib
+        })
+        .min_size(a.min_size)
+        .image_checksums(Algorithm::ALL)
+        .build()?;
+    for list in &a.checksum_list {
+        let f = File::open(list)
+            .with_context(|| format!("opening checksum list {}", list.display()))?;
+        let parsed = ChecksumList::parse(BufReader::new(f))
+            .with_context(|| format!("reading checksum list {}", list.display()))?;
+        for e in parsed.entries {
+            let path = PathBuf::from(e.path_lossy().into_owned());
+            let size = match e.size {
+                Some(s) => s,
+                None => match std::fs::metadata(&path) {
+                    Ok(m) => m.len(),
+                    Err(_) => continue,
+                },
+            };
+            scanner.add_candidate(Candidate::new(path, size).with_known(e.digest));
+        }
+    }
+    let mut files = Vec::new();
+    for p in &a.files {
+        walk(p, &mut files).with_context(|| format!("listing {}", p.display()))?;
+    }
+    for (path, size) in files {
+        scanner.add_candidate(Candidate::new(path, size));
+    }
+
+    let mut template = AtomicFile::create(&a.template)?;
+    let bar = Bar::new(a.quiet);
+    let report = {
+        let out = BufWriter::with_capacity(1 << 20, template.file());
+        scanner
+            .make_template(&a.image, out, &bar)
+            .with_context(|| format!("making a template of {}", a.image.display()))?
+    };
+    bar.finish();
+    for s in &report.skipped {
+        eprintln!("jigsmith: warning: skipped a candidate: {}", s.error);
+    }
+
+    let mut parts = Vec::new();
+    let mut seen = HashSet::new();
+    for m in &report.matches {
+        let Some(c) = scanner.candidates().get(m.candidate) else {
+            continue;
+        };
+        let name = location_for(&c.path, &a.map).unwrap_or_else(|| c.path.display().to_string());
+        if seen.insert((m.digest, name.clone())) {
+            parts.push(PartEntry::new(m.digest, &name));
+        }
+    }
+    let mut comments = vec![
+        format!(
+            "Template Hex MD5Sum {}",
+            report.template.template_md5.to_hex()
+        ),
+        format!(
+            "Template Hex SHA256Sum {}",
+            report.template.template_sha256.to_hex()
+        ),
+        format!("Template size {} bytes", report.template.template_len),
+    ];
+    for alg in Algorithm::ALL {
+        if let Some(d) = report.image_checksum(alg) {
+            comments.push(format!("Image Hex {}Sum {}", alg.jigdo_name(), d.to_hex()));
+        }
+    }
+    comments.push(format!("Image size {} bytes", report.image_len));
+    let sha = a.sha256;
+    let jigdo = Jigdo {
+        version: if sha { "2.0" } else { "1.1" }.into(),
+        generator: Some(concat!("jigsmith-", env!("CARGO_PKG_VERSION")).into()),
+        image: Some(ImageSection {
+            filename: file_name(&a.image),
+            template: file_name(&a.template),
+            template_md5: (!sha).then_some(report.template.template_md5),
+            template_sha256: sha.then_some(report.template.template_sha256),
+            comments,
+            ..ImageSection::default()
+        }),
+        parts,
+        ..Jigdo::default()
+    };
+    let mut jigdo_file = AtomicFile::create(&a.jigdo)?;
+    {
+        let mut w = BufWriter::new(jigdo_file.file());
+        jigdo
+            .write(&mut w)
+            .with_context(|| format!("writing {}", a.jigdo.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", a.jigdo.display()))?;
+    }
+    template.commit()?;
+    jigdo_file.commit()?;
+    if !a.quiet {
+        eprintln!(
+            "jigsmith: {} of {} bytes matched in {} files; template {} bytes",
+            report.matched_bytes(),
+            report.image_len,
+            report.matches.len(),
+            report.template.template_len
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Regular files under `p` with their sizes.
+fn walk(p: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Result<()> {
+    let m = std::fs::metadata(p)?;
+    if !m.is_dir() {
+        out.push((p.to_path_buf(), m.len()));
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    for e in entries {
+        let ft = std::fs::symlink_metadata(&e)?.file_type();
+        if ft.is_dir() {
+            walk(&e, out)?;
+        } else if ft.is_file() {
+            out.push((e.clone(), std::fs::metadata(&e)?.len()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The `mkisofs` / `xorrisofs` / `genisoimage` personality: write an ISO
+//! image and, with the `-jigdo-*` options, its .jigdo and .template in the
+//! same pass. All outputs appear together or not at all.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use jigsmith_checksum::Algorithm;
+use jigsmith_format::{ChecksumList, Compression};
+use jigsmith_iso::{Image, IsoWriter, PlainSink};
+use jigsmith_jte::{JteConfig, JteSink, PathMap};
+
+use crate::mkisofs_args::{parse_mkisofs_args, MkisofsArgs};
+use crate::output::AtomicFile;
+
+#[derive(Debug, Args)]
+pub struct MkisofsRawArgs {
+    /// mkisofs options (e.g. -r -J -V ID -o out.iso -jigdo-jigdo X.jigdo ... TREE).
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true, num_args = 0..)]
+    args: Vec<OsString>,
+}
+
+pub fn run_raw(a: MkisofsRawArgs) -> anyhow::Result<ExitCode> {
+    run(a.args)
+}
+
+pub fn run(raw: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let mut args = parse_mkisofs_args(raw)?;
+    args.read_lists()?;
+    let mut writer = IsoWriter::new(args.options.clone());
+    for spec in &args.pathspecs {
+        writer.add(spec.clone());
+    }
+    let image = writer.plan().context("planning the image")?;
+    for w in image.warnings() {
+        eprintln!("jigsmith: warning: {w}");
+    }
+    let jte = args.jigdo_jigdo.is_some() || args.jigdo_template.is_some();
+    if jte {
+        write_with_jte(&args, &image)?;
+    } else {
+        write_plain(&args, &image)?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "jigsmith: wrote {} bytes ({} sectors)",
+            image.size(),
+            image.size() / 2048
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the ISO goes: `/dev/null` discards it, none or `-` is stdout.
+enum IsoOut {
+    Discard,
+    Stdout,
+    File(AtomicFile),
+}
+
+impl IsoOut {
+    fn new(output: Option<&Path>) -> anyhow::Result<IsoOut> {
+        Ok(match output {
+            Some(p) if p == Path::new("/dev/null") => IsoOut::Discard,
+            None => IsoOut::Stdout,
+            Some(p) if p.as_os_str() == "-" => IsoOut::Stdout,
+            Some(p) => IsoOut::File(AtomicFile::create(p)?),
+        })
+    }
+
+    fn writer(&mut self) -> Box<dyn Write + '_> {
+        match self {
+            IsoOut::Discard => Box::new(std::io::sink()),
+            IsoOut::Stdout => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+            IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.file())),
+        }
+    }
+
+    fn commit(self) -> anyhow::Result<()> {
+        match self {
+            IsoOut::File(f) => f.commit(),
+            IsoOut::Discard | IsoOut::Stdout => Ok(()),
+        }
+    }
+}
+
+fn write_plain(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
+    let mut out = IsoOut::new(args.output.as_deref())?;
+    {
+        let mut sink = PlainSink::new(out.writer());
+        image.write(&mut sink).context("writing the image")?;
+        sink.finish().context("writing the image")?;
+    }
+    out.commit()
+}
+
+fn algorithms(names: &[String], default: &[Algorithm]) -> anyhow::Result<Vec<Algorithm>> {
+    if names.is_empty() {
+        return Ok(default.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| n.parse::<Algorithm>().map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn jte_config(args: &MkisofsArgs, template_path: &Path) -> anyhow::Result<JteConfig> {
+    let algorithm = match args.jigdo_checksum_algorithm.as_deref() {
+        None | Some("md5") => Algorithm::Md5,
+        Some("sha256") => Algorithm::Sha256,
+        Some(other) => bail!("-jigdo-checksum-algorithm {other:?}: use md5 or sha256"),
+    };
+    let compression = match args.jigdo_template_compress.as_deref() {
+        None | Some("gzip") => Compression::Zlib,
+        Some("bzip2") => Compression::Bzip2,
+        Some(other) => bail!("-jigdo-template-compress {other:?}: use gzip or bzip2"),
+    };
+    let mut config = JteConfig::new(algorithm, compression);
+    if let Some(n) = args.jigdo_min_file_size {
+        config.min_file_size = n;
+    }
+    config.exclude = JteConfig::patterns(&args.jigdo_exclude).context("-jigdo-exclude")?;
+    config.force =
+        JteConfig::patterns(&args.jigdo_force_checksum).context("-jigdo-force-checksum")?;
+    config.maps = args
+        .jigdo_map
+        .iter()
+        .map(|(to, from)| PathMap {
+            to: to.clone(),
+            from: from.clone(),
+        })
+        .collect();
+    config.image_algorithms = algorithms(&args.checksum_algorithm_iso, &Algorithm::ALL)?;
+    config.template_algorithms = algorithms(
+        &args.checksum_algorithm_template,
+        &[Algorithm::Md5, Algorithm::Sha256],
+    )?;
+    config.image_name = args.output.as_deref().map(file_name).unwrap_or_default();
+    config.template_name = file_name(template_path);
+    Ok(config)
+}
+
+fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
+    let (Some(jigdo_path), Some(template_path)) = (&args.jigdo_jigdo, &args.jigdo_template) else {
+        bail!("-jigdo-jigdo and -jigdo-template must be given together");
+    };
+    let config = jte_config(args, template_path)?;
+    let list = match &args.checksum_list {
+        Some(p) => {
+            let f =
+                File::open(p).with_context(|| format!("opening checksum list {}", p.display()))?;
+            ChecksumList::parse(BufReader::new(f))
+                .with_context(|| format!("reading checksum list {}", p.display()))?
+        }
+        None => ChecksumList::default(),
+    };
+    let mut iso = IsoOut::new(args.output.as_deref())?;
+    let mut template = AtomicFile::create(template_path)?;
+    let mut jigdo_file = AtomicFile::create(jigdo_path)?;
+    let jigdo = {
+        let template_out = BufWriter::with_capacity(1 << 20, template.file());
+        let mut sink = JteSink::new(iso.writer(), template_out, config, &list)?;
+        image.write(&mut sink).context("writing the image")?;
+        let out = sink.finish()?;
+        let mut t = out.template;
+        t.flush()
+            .with_context(|| format!("writing {}", template_path.display()))?;
+        out.jigdo
+    };
+    {
+        let mut w = BufWriter::new(jigdo_file.file());
+        jigdo
+            .write(&mut w)
+            .with_context(|| format!("writing {}", jigdo_path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", jigdo_path.display()))?;
+    }
+    // all three exist only once everything succeeded
+    template.commit()?;
+    jigdo_file.commit()?;
+    iso.commit()
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand; `image_job` is what make-image and the
+//! jigit-mkimage personality share.
+
+pub mod image_job;
+pub mod inspect;
+pub mod jigit_mkimage;
+pub mod make_image;
+pub mod make_template;
+pub mod mkisofs;
+pub mod sums;

@@ -1,0 +1,697 @@
+//! The `mkisofs`/`xorrisofs`/`genisoimage` personality's command line: mkisofs syntax (single-dash
+//! long options such as `-jigdo-jigdo FILE`, also accepted with two dashes as xorriso does) parsed
+//! into [`jigsmith_iso::IsoOptions`], the output path, the path specs and the JTE options as plain
+//! fields. No clap: mkisofs options do not follow getopt conventions.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::PathBuf;
+
+use jigsmith_iso::{BootEntry, ElTorito, IsoOptions, Joliet, PathSpec, Platform, RockRidge};
+
+/// A command line the personality cannot accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArgError {
+    /// An option this implementation does not know.
+    UnknownOption(String),
+    /// An option that needs a value came last.
+    MissingValue(String),
+    /// An option value that cannot be used.
+    BadValue {
+        /// The option.
+        option: String,
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A boot option given before any boot image (`-b`/`-e`) it could apply to.
+    MisplacedBootOption(String),
+    /// A list file (`-path-list`, `-sort`) could not be read.
+    ReadList {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error, as text.
+        error: String,
+    },
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgError::UnknownOption(o) => write!(f, "unknown option {o}"),
+            ArgError::MissingValue(o) => write!(f, "option {o} needs a value"),
+            ArgError::BadValue {
+                option,
+                value,
+                reason,
+            } => write!(f, "option {option} {value:?}: {reason}"),
+            ArgError::MisplacedBootOption(o) => {
+                write!(f, "option {o} must follow a boot image option (-b or -e)")
+            }
+            ArgError::ReadList { path, error } => write!(f, "reading {}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+/// The parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MkisofsArgs {
+    /// The image options.
+    pub options: IsoOptions,
+    /// `-o FILE`; `None` when not given. `/dev/null` means "make only the .jigdo and .template".
+    pub output: Option<PathBuf>,
+    /// Sources in command-line order (graft points parsed when `-graft-points` was given).
+    pub pathspecs: Vec<PathSpec>,
+    /// `-path-list FILE`s, read by [`MkisofsArgs::read_lists`].
+    pub path_lists: Vec<PathBuf>,
+    /// `-graft-points`.
+    pub graft_points: bool,
+    /// `-sort FILE`, read by [`MkisofsArgs::read_lists`].
+    pub sort_file: Option<PathBuf>,
+    /// `-q`/`-quiet`.
+    pub quiet: bool,
+    /// `-v`/`-verbose` (repeatable).
+    pub verbose: u8,
+    /// `-jigdo-jigdo FILE`.
+    pub jigdo_jigdo: Option<PathBuf>,
+    /// `-jigdo-template FILE`.
+    pub jigdo_template: Option<PathBuf>,
+    /// `-jigdo-min-file-size N` (libjte default 1024 when `None`).
+    pub jigdo_min_file_size: Option<u64>,
+    /// `-jigdo-exclude PATTERN` / `-jigdo-ignore PATTERN`.
+    pub jigdo_exclude: Vec<String>,
+    /// `-jigdo-force-checksum PATTERN` / `-jigdo-force-md5 PATTERN`.
+    pub jigdo_force_checksum: Vec<String>,
+    /// `-jigdo-map To=From` as (to, from).
+    pub jigdo_map: Vec<(String, String)>,
+    /// `-checksum-list FILE` / `-md5-list FILE`.
+    pub checksum_list: Option<PathBuf>,
+    /// `-jigdo-checksum-algorithm md5|sha256`.
+    pub jigdo_checksum_algorithm: Option<String>,
+    /// `-jigdo-template-compress gzip|bzip2`.
+    pub jigdo_template_compress: Option<String>,
+    /// `-checksum_algorithm_iso a,b` (lower case names).
+    pub checksum_algorithm_iso: Vec<String>,
+    /// `-checksum_algorithm_template a,b` (lower case names).
+    pub checksum_algorithm_template: Vec<String>,
+}
+
+impl MkisofsArgs {
+    /// Reads the `-path-list` files (one path spec per line, appended after the command-line ones)
+    /// and the `-sort` file (`path weight` per line).
+    ///
+    /// # Errors
+    /// [`ArgError::ReadList`] for an unreadable file, [`ArgError::BadValue`] for a bad sort weight.
+    pub fn read_lists(&mut self) -> Result<(), ArgError> {
+        for list in &self.path_lists {
+            let text = std::fs::read(list).map_err(|e| ArgError::ReadList {
+                path: list.clone(),
+                error: e.to_string(),
+            })?;
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let arg = bytes_to_os(line);
+                self.pathspecs.push(self.pathspec(&arg));
+            }
+        }
+        if let Some(sort) = &self.sort_file {
+            let text = std::fs::read_to_string(sort).map_err(|e| ArgError::ReadList {
+                path: sort.clone(),
+                error: e.to_string(),
+            })?;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let (path, weight) = line.rsplit_once(char::is_whitespace).unwrap_or((line, ""));
+                let weight: i32 = weight.parse().map_err(|_| ArgError::BadValue {
+                    option: "-sort".into(),
+                    value: line.into(),
+                    reason: "expected \"path weight\"",
+                })?;
+                self.options
+                    .sort_weights
+                    .push((path.trim().to_string(), weight));
+            }
+        }
+        Ok(())
+    }
+
+    fn pathspec(&self, arg: &OsStr) -> PathSpec {
+        if self.graft_points {
+            PathSpec::parse_graft_point(arg)
+        } else {
+            PathSpec::new(arg)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn bytes_to_os(b: &[u8]) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    OsString::from_vec(b.to_vec())
+}
+
+#[cfg(not(unix))]
+fn bytes_to_os(b: &[u8]) -> OsString {
+    OsString::from(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Parses mkisofs arguments (without the program name), reading `SOURCE_DATE_EPOCH` from the
+/// environment as xorriso does.
+///
+/// # Errors
+/// Unknown options, missing or bad values, boot options without a boot image.
+pub fn parse_mkisofs_args<I: IntoIterator<Item = OsString>>(
+    args: I,
+) -> Result<MkisofsArgs, ArgError> {
+    parse_mkisofs_args_with_epoch(args, IsoOptions::source_date_epoch_from_env())
+}
+
+/// [`parse_mkisofs_args`] with an explicit `SOURCE_DATE_EPOCH` value.
+///
+/// # Errors
+/// See [`parse_mkisofs_args`].
+pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
+    args: I,
+    source_date_epoch: Option<i64>,
+) -> Result<MkisofsArgs, ArgError> {
+    let mut options = IsoOptions::default();
+    // xorriso -as mkisofs defaults: Rock Ridge on, volume id ISOIMAGE, 300 KiB padding
+    options.rock_ridge = RockRidge::Full;
+    options.volume_id = "ISOIMAGE".into();
+    options.source_date_epoch = source_date_epoch;
+    let mut a = MkisofsArgs {
+        options,
+        output: None,
+        pathspecs: Vec::new(),
+        path_lists: Vec::new(),
+        graft_points: false,
+        sort_file: None,
+        quiet: false,
+        verbose: 0,
+        jigdo_jigdo: None,
+        jigdo_template: None,
+        jigdo_min_file_size: None,
+        jigdo_exclude: Vec::new(),
+        jigdo_force_checksum: Vec::new(),
+        jigdo_map: Vec::new(),
+        checksum_list: None,
+        jigdo_checksum_algorithm: None,
+        jigdo_template_compress: None,
+        checksum_algorithm_iso: Vec::new(),
+        checksum_algorithm_template: Vec::new(),
+    };
+    let mut raw_specs: Vec<OsString> = Vec::new();
+    let mut joliet = false;
+    let mut joliet_long = false;
+    let mut catalog: Option<String> = None;
+    let mut entries: Vec<BootEntry> = Vec::new();
+    let mut current: Option<BootEntry> = None;
+
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let Some(text) = arg.to_str().filter(|t| t.starts_with('-') && t.len() > 1) else {
+            raw_specs.push(arg);
+            continue;
+        };
+        // xorriso accepts every mkisofs option with two dashes as well
+        let name = if text.starts_with("--") {
+            &text[1..]
+        } else {
+            text
+        };
+        let value = |it: &mut dyn Iterator<Item = OsString>| -> Result<OsString, ArgError> {
+            it.next()
+                .ok_or_else(|| ArgError::MissingValue(text.to_string()))
+        };
+        let string = |it: &mut dyn Iterator<Item = OsString>| -> Result<String, ArgError> {
+            let v = value(it)?;
+            v.into_string().map_err(|v| ArgError::BadValue {
+                option: text.to_string(),
+                value: v.to_string_lossy().into_owned(),
+                reason: "not valid UTF-8",
+            })
+        };
+        let number = |v: &str| -> Result<u64, ArgError> {
+            v.trim().parse().map_err(|_| ArgError::BadValue {
+                option: text.to_string(),
+                value: v.to_string(),
+                reason: "expected a number",
+            })
+        };
+        let boot = |current: &mut Option<BootEntry>| -> Result<(), ArgError> {
+            if current.is_none() {
+                return Err(ArgError::MisplacedBootOption(text.to_string()));
+            }
+            Ok(())
+        };
+        let o = &mut a.options;
+        match name {
+            "-o" | "-output" => a.output = Some(PathBuf::from(value(&mut it)?)),
+            "-V" | "-volid" => o.volume_id = string(&mut it)?,
+            "-A" | "-appid" => o.application_id = string(&mut it)?,
+            "-publisher" | "-P" => o.publisher_id = string(&mut it)?,
+            "-p" | "-preparer" => o.preparer_id = string(&mut it)?,
+            "-sysid" => o.system_id = string(&mut it)?,
+            "-volset" => o.volume_set_id = string(&mut it)?,
+            "-r" | "-rational-rock" => o.rock_ridge = RockRidge::Rationalized,
+            "-R" | "-rock" => {
+                if o.rock_ridge == RockRidge::Off {
+                    o.rock_ridge = RockRidge::Full;
+                }
+            }
+            "-norock" => o.rock_ridge = RockRidge::Off,
+            "-J" | "-joliet" => joliet = true,
+            "-joliet-long" => joliet_long = true,
+            "-iso-level" => {
+                let v = string(&mut it)?;
+                let n = number(&v)?;
+                if !(1..=3).contains(&n) {
+                    return Err(ArgError::BadValue {
+                        option: text.into(),
+                        value: v,
+                        reason: "levels 1, 2 and 3 are supported",
+                    });
+                }
+                o.iso_level = u8::try_from(n).unwrap_or(3);
+            }
+            "-N" | "-omit-version-number" => o.omit_version_numbers = true,
+            // deep directories are never relocated, which is what -D asks for
+            "-D" | "-disable-deep-relocation" => {}
+            "-f" | "-follow-links" => o.follow_links = true,
+            "-cache-inodes" => o.cache_inodes = true,
+            "-no-cache-inodes" => o.cache_inodes = false,
+            "-m" | "-exclude" | "-x" | "-old-exclude" => o.exclude.push(string(&mut it)?),
+            "-hide" => o.hide.push(string(&mut it)?),
+            "-hide-joliet" => o.hide_joliet.push(string(&mut it)?),
+            "-sort" => a.sort_file = Some(PathBuf::from(value(&mut it)?)),
+            "-graft-points" => a.graft_points = true,
+            "-path-list" => a.path_lists.push(PathBuf::from(value(&mut it)?)),
+            "-pad" => o.pad_blocks = 150,
+            "-no-pad" => o.pad_blocks = 0,
+            "-q" | "-quiet" => a.quiet = true,
+            "-v" | "-verbose" => a.verbose = a.verbose.saturating_add(1),
+            "-set_all_file_dates" => {
+                let v = string(&mut it)?;
+                let t = v
+                    .trim_start_matches('=')
+                    .parse()
+                    .map_err(|_| ArgError::BadValue {
+                        option: text.into(),
+                        value: v.clone(),
+                        reason: "expected seconds since 1970",
+                    })?;
+                o.all_file_dates = Some(t);
+            }
+            "-b" | "-eltorito-boot" | "-e" | "-efi-boot" => {
+                let path = string(&mut it)?;
+                let platform = if matches!(name, "-e" | "-efi-boot") {
+                    Platform::Efi
+                } else {
+                    Platform::X86
+                };
+                let e = current.get_or_insert_with(BootEntry::default);
+                e.image_path = path;
+                e.platform = platform;
+            }
+            "-c" | "-eltorito-catalog" => catalog = Some(string(&mut it)?),
+            "-no-emul-boot" => current.get_or_insert_with(BootEntry::default).no_emulation = true,
+            "-boot-info-table" => {
+                current
+                    .get_or_insert_with(BootEntry::default)
+                    .boot_info_table = true
+            }
+            "-boot-load-size" => {
+                let v = string(&mut it)?;
+                let size = if v == "full" {
+                    None
+                } else {
+                    let n = number(&v)?;
+                    Some(u16::try_from(n).map_err(|_| ArgError::BadValue {
+                        option: text.into(),
+                        value: v.clone(),
+                        reason: "at most 65535",
+                    })?)
+                };
+                current.get_or_insert_with(BootEntry::default).load_size = size;
+            }
+            "-eltorito-alt-boot" => {
+                boot(&mut current)?;
+                if let Some(e) = current.take() {
+                    entries.push(e);
+                }
+            }
+            "-isohybrid-mbr" => o.hybrid.mbr_template = Some(PathBuf::from(value(&mut it)?)),
+            "-isohybrid-gpt-basdat" => o.hybrid.gpt_basdat = true,
+            "-isohybrid-apm-hfsplus" => o.hybrid.apm_hfsplus = true,
+            "-partition_offset" => {
+                let v = string(&mut it)?;
+                o.hybrid.partition_offset =
+                    u32::try_from(number(&v)?).map_err(|_| ArgError::BadValue {
+                        option: text.into(),
+                        value: v,
+                        reason: "too large",
+                    })?;
+            }
+            "-jigdo-jigdo" => a.jigdo_jigdo = Some(PathBuf::from(value(&mut it)?)),
+            "-jigdo-template" => a.jigdo_template = Some(PathBuf::from(value(&mut it)?)),
+            "-jigdo-min-file-size" => {
+                let v = string(&mut it)?;
+                a.jigdo_min_file_size = Some(number(&v)?);
+            }
+            "-jigdo-exclude" | "-jigdo-ignore" => a.jigdo_exclude.push(string(&mut it)?),
+            "-jigdo-force-checksum" | "-jigdo-force-md5" => {
+                a.jigdo_force_checksum.push(string(&mut it)?)
+            }
+            "-jigdo-map" => {
+                let v = string(&mut it)?;
+                let (to, from) = v.split_once('=').ok_or_else(|| ArgError::BadValue {
+                    option: text.into(),
+                    value: v.clone(),
+                    reason: "expected To=From",
+                })?;
+                a.jigdo_map.push((to.to_string(), from.to_string()));
+            }
+            "-checksum-list" | "-md5-list" => {
+                a.checksum_list = Some(PathBuf::from(value(&mut it)?))
+            }
+            "-jigdo-checksum-algorithm" => {
+                let v = string(&mut it)?.to_ascii_lowercase();
+                if !matches!(v.as_str(), "md5" | "sha256") {
+                    return Err(ArgError::BadValue {
+                        option: text.into(),
+                        value: v,
+                        reason: "expected md5 or sha256",
+                    });
+                }
+                a.jigdo_checksum_algorithm = Some(v);
+            }
+            "-jigdo-template-compress" => {
+                let v = string(&mut it)?.to_ascii_lowercase();
+                if !matches!(v.as_str(), "gzip" | "bzip2") {
+                    return Err(ArgError::BadValue {
+                        option: text.into(),
+                        value: v,
+                        reason: "expected gzip or bzip2",
+                    });
+                }
+                a.jigdo_template_compress = Some(v);
+            }
+            "-checksum_algorithm_iso" | "-checksum_algorithm_template" => {
+                let v = string(&mut it)?;
+                let algs: Vec<String> = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                if let Some(bad) = algs
+                    .iter()
+                    .find(|s| !matches!(s.as_str(), "md5" | "sha1" | "sha256" | "sha512"))
+                {
+                    return Err(ArgError::BadValue {
+                        option: text.into(),
+                        value: bad.clone(),
+                        reason: "expected md5, sha1, sha256 or sha512",
+                    });
+                }
+                if name == "-checksum_algorithm_iso" {
+                    a.checksum_algorithm_iso = algs;
+                } else {
+                    a.checksum_algorithm_template = algs;
+                }
+            }
+            _ => return Err(ArgError::UnknownOption(text.to_string())),
+        }
+    }
+    if let Some(e) = current.take() {
+        if e.image_path.is_empty() {
+            return Err(ArgError::MisplacedBootOption(
+                "-no-emul-boot/-boot-load-size/-boot-info-table".into(),
+            ));
+        }
+        entries.push(e);
+    }
+    if !entries.is_empty() {
+        a.options.el_torito = Some(ElTorito {
+            catalog_path: catalog,
+            entries,
+        });
+    } else if catalog.is_some() {
+        return Err(ArgError::MisplacedBootOption("-c".into()));
+    }
+    a.options.joliet = match (joliet, joliet_long) {
+        (false, _) => Joliet::Off,
+        (true, false) => Joliet::On,
+        (true, true) => Joliet::Long,
+    };
+    a.pathspecs = raw_specs.iter().map(|s| a.pathspec(s)).collect();
+    Ok(a)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<MkisofsArgs, ArgError> {
+        parse_mkisofs_args_with_epoch(args.iter().map(OsString::from), None)
+    }
+
+    const DEBIAN_CD: &str = "-r -checksum_algorithm_iso sha256,sha512 -V @Debian 12 amd64 1@ \
+        -o debian-12-amd64-DVD-1.iso -md5-list checksum-check -jigdo-force-md5 /pool/ \
+        -jigdo-min-file-size 1024 -jigdo-exclude boot1 \
+        -jigdo-jigdo debian-12-amd64-DVD-1.jigdo -jigdo-template debian-12-amd64-DVD-1.template \
+        -jigdo-map Debian=/mirror/debian/ -J -joliet-long -cache-inodes \
+        -isohybrid-mbr isohdpfx.bin -b isolinux/isolinux.bin -c isolinux/boot.cat \
+        -boot-load-size 4 -boot-info-table -no-emul-boot -eltorito-alt-boot \
+        -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat -isohybrid-apm-hfsplus \
+        boot1 CD1";
+
+    fn debian_cd_args() -> Vec<String> {
+        // '@' quotes the one argument with spaces
+        let mut out = Vec::new();
+        let mut quoted: Option<String> = None;
+        for w in DEBIAN_CD.split_whitespace() {
+            match (&mut quoted, w.strip_prefix('@'), w.strip_suffix('@')) {
+                (None, Some(rest), _) => quoted = Some(rest.to_string()),
+                (Some(q), _, Some(end)) => {
+                    q.push(' ');
+                    q.push_str(end);
+                    out.push(quoted.take().unwrap());
+                }
+                (Some(q), _, None) => {
+                    q.push(' ');
+                    q.push_str(w);
+                }
+                (None, None, _) => out.push(w.to_string()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn debian_cd_command_line() {
+        let args = debian_cd_args();
+        let a = parse(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let o = &a.options;
+        assert_eq!(o.rock_ridge, RockRidge::Rationalized);
+        assert_eq!(o.joliet, Joliet::Long);
+        assert!(o.cache_inodes);
+        assert_eq!(o.volume_id, "Debian 12 amd64 1");
+        assert_eq!(a.output, Some(PathBuf::from("debian-12-amd64-DVD-1.iso")));
+        assert_eq!(a.checksum_algorithm_iso, ["sha256", "sha512"]);
+        assert_eq!(a.checksum_list, Some(PathBuf::from("checksum-check")));
+        assert_eq!(a.jigdo_force_checksum, ["/pool/"]);
+        assert_eq!(a.jigdo_min_file_size, Some(1024));
+        assert_eq!(a.jigdo_exclude, ["boot1"]);
+        assert_eq!(
+            a.jigdo_jigdo,
+            Some(PathBuf::from("debian-12-amd64-DVD-1.jigdo"))
+        );
+        assert_eq!(
+            a.jigdo_template,
+            Some(PathBuf::from("debian-12-amd64-DVD-1.template"))
+        );
+        assert_eq!(
+            a.jigdo_map,
+            [("Debian".to_string(), "/mirror/debian/".to_string())]
+        );
+        assert_eq!(o.hybrid.mbr_template, Some(PathBuf::from("isohdpfx.bin")));
+        assert!(o.hybrid.gpt_basdat && o.hybrid.apm_hfsplus);
+        let et = o.el_torito.as_ref().unwrap();
+        assert_eq!(et.catalog_path.as_deref(), Some("isolinux/boot.cat"));
+        assert_eq!(
+            et.entries,
+            [
+                BootEntry {
+                    image_path: "isolinux/isolinux.bin".into(),
+                    platform: Platform::X86,
+                    no_emulation: true,
+                    load_size: Some(4),
+                    boot_info_table: true,
+                    load_segment: 0,
+                },
+                BootEntry {
+                    image_path: "boot/grub/efi.img".into(),
+                    platform: Platform::Efi,
+                    no_emulation: true,
+                    ..BootEntry::default()
+                },
+            ]
+        );
+        assert_eq!(a.pathspecs, [PathSpec::new("boot1"), PathSpec::new("CD1")]);
+    }
+
+    #[test]
+    fn double_dash_and_graft_points() {
+        let a = parse(&[
+            "--graft-points",
+            "--V",
+            "X",
+            "-o",
+            "/dev/null",
+            "a/b=src",
+            "plain",
+            "--norock",
+            "-iso-level",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(a.options.volume_id, "X");
+        assert_eq!(
+            a.pathspecs,
+            [PathSpec::graft("a/b", "src"), PathSpec::new("plain")]
+        );
+        assert_eq!(a.options.rock_ridge, RockRidge::Off);
+        assert_eq!(a.options.iso_level, 3);
+        assert_eq!(a.output, Some(PathBuf::from("/dev/null")));
+        let b = parse(&[
+            "x=y",
+            "-jigdo-ignore",
+            "p",
+            "-jigdo-force-checksum",
+            "q",
+            "-checksum-list",
+            "l",
+        ])
+        .unwrap();
+        assert_eq!(
+            b.pathspecs,
+            [PathSpec::new("x=y")],
+            "without -graft-points '=' is literal"
+        );
+        assert_eq!(
+            (b.jigdo_exclude, b.jigdo_force_checksum),
+            (vec!["p".to_string()], vec!["q".to_string()])
+        );
+        assert_eq!(b.checksum_list, Some(PathBuf::from("l")));
+    }
+
+    #[test]
+    fn errors_name_the_option() {
+        assert_eq!(
+            parse(&["-frobnicate"]),
+            Err(ArgError::UnknownOption("-frobnicate".into()))
+        );
+        assert_eq!(parse(&["-o"]), Err(ArgError::MissingValue("-o".into())));
+        assert!(matches!(
+            parse(&["-jigdo-min-file-size", "lots"]),
+            Err(ArgError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["-jigdo-map", "nomap"]),
+            Err(ArgError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["-jigdo-template-compress", "xz"]),
+            Err(ArgError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["-iso-level", "4"]),
+            Err(ArgError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["-eltorito-alt-boot"]),
+            Err(ArgError::MisplacedBootOption(_))
+        ));
+        assert!(matches!(
+            parse(&["-no-emul-boot"]),
+            Err(ArgError::MisplacedBootOption(_))
+        ));
+        assert_eq!(
+            ArgError::UnknownOption("-zz".into()).to_string(),
+            "unknown option -zz"
+        );
+    }
+
+    #[test]
+    fn options_and_lists() {
+        let d = std::env::temp_dir().join(format!("mkisofs-args-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("paths"), "a=b\nc\n").unwrap();
+        std::fs::write(d.join("sort"), "/src/boot 100\n/src/x y  -5\n").unwrap();
+        let mut a = parse(&[
+            "-graft-points",
+            "-path-list",
+            d.join("paths").to_str().unwrap(),
+            "-sort",
+            d.join("sort").to_str().unwrap(),
+            "-m",
+            "*.tmp",
+            "-hide",
+            "h",
+            "-hide-joliet",
+            "hj",
+            "-f",
+            "-N",
+            "-no-pad",
+            "-A",
+            "app",
+            "-publisher",
+            "pub",
+            "-p",
+            "prep",
+            "-sysid",
+            "LINUX",
+            "-volset",
+            "set",
+            "-J",
+            "-set_all_file_dates",
+            "86400",
+            "-jigdo-checksum-algorithm",
+            "SHA256",
+            "-checksum_algorithm_template",
+            "md5,sha1",
+        ])
+        .unwrap();
+        a.read_lists().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+        assert_eq!(a.pathspecs, [PathSpec::graft("a", "b"), PathSpec::new("c")]);
+        let o = &a.options;
+        assert_eq!(
+            o.sort_weights,
+            [("/src/boot".to_string(), 100), ("/src/x y".to_string(), -5)]
+        );
+        assert_eq!(
+            (o.exclude.len(), o.hide.len(), o.hide_joliet.len()),
+            (1, 1, 1)
+        );
+        assert!(o.follow_links && o.omit_version_numbers);
+        assert_eq!(o.pad_blocks, 0);
+        assert_eq!(
+            (
+                o.application_id.as_str(),
+                o.publisher_id.as_str(),
+                o.preparer_id.as_str(),
+                o.system_id.as_str(),
+                o.volume_set_id.as_str()
+            ),
+            ("app", "pub", "prep", "LINUX", "set")
+        );
+        assert_eq!(o.joliet, Joliet::On);
+        assert_eq!(o.all_file_dates, Some(86400));
+        assert_eq!(a.jigdo_checksum_algorithm.as_deref(), Some("sha256"));
+        assert_eq!(a.checksum_algorithm_template, ["md5", "sha1"]);
+    }
+}

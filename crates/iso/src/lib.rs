@@ -1,0 +1,61 @@
+//! An ISO 9660 image writer (Rock Ridge, Joliet, El Torito, isohybrid) whose output stream tells a
+//! sink which bytes are metadata and which are the data of which source file — so a Jigdo Template
+//! Export can be made in the same pass (issue #3).
+//!
+//! ```
+//! use jigsmith_iso::{IsoOptions, IsoWriter, Joliet, PlainSink, RockRidge};
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("hello.txt"), b"hello")?;
+//! let options = IsoOptions::builder()
+//!     .volume_id("EXAMPLE")
+//!     .rock_ridge(RockRidge::Rationalized)
+//!     .joliet(Joliet::Long)
+//!     .source_date_epoch(Some(1_700_000_000))
+//!     .build();
+//! let mut writer = IsoWriter::new(options);
+//! writer.add_root(dir.path());
+//! let mut sink = PlainSink::new(Vec::new());
+//! let report = writer.write(&mut sink)?;
+//! let image = sink.finish()?;
+//! assert_eq!(image.len() as u64, report.image_size);
+//! assert_eq!(&image[0x8001..0x8006], b"CD001");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Deep directories (more than 8 levels) are recorded in place, not relocated (xorriso's and
+//! mkisofs `-D` behaviour); all common readers accept them.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod dirrec;
+mod eltorito;
+mod error;
+mod glob;
+mod hybrid;
+mod layout;
+mod names;
+mod options;
+mod rockridge;
+mod sink;
+mod time;
+mod tree;
+mod volume;
+mod writer;
+
+pub use error::{Error, Result};
+pub use options::{
+    BootEntry, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder, Joliet, Platform, RockRidge,
+};
+pub use sink::{CountingSink, FileExtent, ImageSink, PlainSink};
+pub use tree::PathSpec;
+pub use writer::{Image, IsoWriter, WriteReport};

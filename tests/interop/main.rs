@@ -1,0 +1,20 @@
+//! Interop tests against the old jigdo tools (issue 2, "How it is checked").
+//!
+//! Trees of files are generated from a seeded RNG into a `TempDir`; xorriso,
+//! genisoimage and jigdo-file turn them into .iso/.jigdo/.template; jigsmith must
+//! rebuild every image bit for bit (whole, to a file and to a pipe, and byte ranges),
+//! write templates the old tools accept, fail cleanly on bad input, and match the old
+//! checksum tools' output. A missing old tool prints `skip: <tool> not installed`,
+//! or fails the test under `CI=true`.
+
+mod checks;
+mod errors;
+mod fixture;
+mod mkisofs_jte;
+mod personalities;
+mod rebuild_genisoimage;
+mod rebuild_jigdo_file;
+mod rebuild_xorriso;
+mod support;
+mod tree;
+mod writer_roundtrip;
