@@ -177,7 +177,8 @@ impl Assembler {
 
     fn write_image_dyn(&self, out: &mut dyn Write, progress: &dyn Progress) -> Result<BuildReport> {
         let algorithm = self.template.algorithm();
-        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(POOL);
+        let (full_tx, full_rx) = sync_channel::<Msg>(POOL);
+        let (checked_tx, checked_rx) = sync_channel::<Msg>(POOL);
         let (empty_tx, empty_rx) = channel::<Vec<u8>>();
         for _ in 0..POOL {
             let _ = empty_tx.send(vec![0u8; CHUNK]);
@@ -185,7 +186,8 @@ impl Assembler {
         progress.start(self.template.image_len());
         let verify = self.verify;
         std::thread::scope(|scope| {
-            let hasher = scope.spawn(move || hash_stream(algorithm, verify, &full_rx, &empty_tx));
+            let hasher = scope.spawn(move || hash_stream(algorithm, verify, &full_rx, &checked_tx));
+            let checker = scope.spawn(move || check_files(&checked_rx, &empty_tx));
             let mut pipe = Pipe {
                 out,
                 full: full_tx,
@@ -195,7 +197,11 @@ impl Assembler {
             let copied = self.copy_items(&mut pipe);
             drop(pipe);
             let digest = hasher.join().ok().flatten();
+            let mismatch = checker.join().ok().flatten();
             let files = copied?;
+            if let Some(e) = mismatch {
+                return Err(e);
+            }
             let image_digest = match digest {
                 Some(actual) if actual != self.template.image_digest() => {
                     return Err(Error::ImageMismatch {
@@ -273,7 +279,11 @@ impl Assembler {
             source,
         };
         let mut f = File::open(&path).map_err(io_err)?;
-        let mut hasher = check_inline.then(|| Hasher::new(digest.algorithm()));
+        if check_inline {
+            pipe.full
+                .send(Msg::BeginFile(digest.algorithm()))
+                .map_err(|_| hasher_gone())?;
+        }
         let mut left = len;
         while left > 0 {
             let mut buf = pipe.take_buffer()?;
@@ -292,22 +302,15 @@ impl Assembler {
                 }
                 filled += got;
             }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf);
-            }
             left -= n as u64;
             pipe.send(buf)?;
         }
-        if let Some(h) = hasher {
-            let actual = h.finalize();
-            if actual != *digest {
-                return Err(Error::ChecksumMismatch {
-                    path,
-                    expected: *digest,
-                    actual,
-                });
-            }
-            self.resolver.remember(*digest, path);
+        if check_inline {
+            let end = Msg::EndFile {
+                path,
+                expected: *digest,
+            };
+            pipe.full.send(end).map_err(|_| hasher_gone())?;
         }
         Ok(())
     }
@@ -317,7 +320,7 @@ impl Assembler {
 /// the image hasher, which hands it back for reuse.
 struct Pipe<'a> {
     out: &'a mut dyn Write,
-    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    full: std::sync::mpsc::SyncSender<Msg>,
     empty: Receiver<Vec<u8>>,
     progress: &'a dyn Progress,
 }
@@ -332,24 +335,72 @@ impl Pipe<'_> {
     fn send(&mut self, buf: Vec<u8>) -> Result<()> {
         self.out.write_all(&buf).map_err(Error::Output)?;
         self.progress.advance(buf.len() as u64);
-        // the hasher only stops early if it panicked; the build then has no digest
-        let _ = self.full.send(buf);
-        Ok(())
+        self.full.send(Msg::Data(buf)).map_err(|_| hasher_gone())
     }
 }
 
+/// What flows from the copier through the image hasher to the file checker.
+enum Msg {
+    /// Image bytes (also the current file's, between `BeginFile` and `EndFile`).
+    Data(Vec<u8>),
+    /// The next bytes are a file to check with this algorithm.
+    BeginFile(jigsmith_checksum::Algorithm),
+    /// The file is complete: it must have this digest.
+    EndFile { path: PathBuf, expected: Digest },
+}
+
+fn hasher_gone() -> Error {
+    Error::Output(std::io::Error::other(
+        "a checksum thread stopped unexpectedly",
+    ))
+}
+
+/// Hashes the image, then passes everything on to [`check_files`].
 fn hash_stream(
     algorithm: jigsmith_checksum::Algorithm,
     verify: bool,
-    full: &Receiver<Vec<u8>>,
-    empty: &Sender<Vec<u8>>,
+    full: &Receiver<Msg>,
+    next: &std::sync::mpsc::SyncSender<Msg>,
 ) -> Option<Digest> {
     let mut hasher = verify.then(|| Hasher::new(algorithm));
-    for buf in full {
-        if let Some(h) = hasher.as_mut() {
-            h.update(&buf);
+    for msg in full {
+        if let (Some(h), Msg::Data(buf)) = (hasher.as_mut(), &msg) {
+            h.update(buf);
         }
-        let _ = empty.send(buf);
+        if next.send(msg).is_err() {
+            return None;
+        }
     }
     hasher.map(Hasher::finalize)
+}
+
+/// Checks each single-candidate file's digest on its own core, and hands
+/// the buffers back to the copier. Returns the first mismatch.
+fn check_files(msgs: &Receiver<Msg>, empty: &Sender<Vec<u8>>) -> Option<Error> {
+    let mut current: Option<Hasher> = None;
+    let mut first_error = None;
+    for msg in msgs {
+        match msg {
+            Msg::Data(buf) => {
+                if let Some(h) = current.as_mut() {
+                    h.update(&buf);
+                }
+                let _ = empty.send(buf);
+            }
+            Msg::BeginFile(alg) => current = Some(Hasher::new(alg)),
+            Msg::EndFile { path, expected } => {
+                let actual = current.take().map(Hasher::finalize);
+                if let (Some(actual), None) = (actual, &first_error) {
+                    if actual != expected {
+                        first_error = Some(Error::ChecksumMismatch {
+                            path,
+                            expected,
+                            actual,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    first_error
 }
