@@ -7,6 +7,7 @@
 
 mod cmd;
 mod exit;
+mod files;
 mod mkisofs_args;
 mod output;
 mod progress;

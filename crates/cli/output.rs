@@ -94,3 +94,18 @@ pub fn write_to<T>(
         }
     }
 }
+
+/// Writes `jigdo` to a new [`AtomicFile`] at `path`, left uncommitted so the
+/// caller can make it appear together with the template (and image).
+pub fn write_jigdo(path: &Path, jigdo: &jigsmith_format::Jigdo) -> anyhow::Result<AtomicFile> {
+    let mut file = AtomicFile::create(path)?;
+    {
+        let mut w = BufWriter::new(file.file());
+        jigdo
+            .write(&mut w)
+            .with_context(|| format!("writing {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(file)
+}

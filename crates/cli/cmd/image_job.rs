@@ -10,9 +10,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use jigsmith_assemble::{Assembler, LocalSources, Progress};
 use jigsmith_checksum::{Algorithm, Digest};
-use jigsmith_format::{ChecksumList, Jigdo, Template};
+use jigsmith_format::{Jigdo, Template};
 
 use crate::exit::VERIFY_FAILED;
+use crate::files::read_checksum_list;
 use crate::output;
 
 /// Where the inputs are.
@@ -167,10 +168,7 @@ pub fn load(inputs: &Inputs) -> anyhow::Result<Assembler> {
         sources.add_jigdo(j, &inputs.maps);
     }
     for list in &inputs.lists {
-        let f = File::open(list)
-            .with_context(|| format!("opening checksum list {}", list.display()))?;
-        let parsed = ChecksumList::parse(BufReader::new(f))
-            .with_context(|| format!("reading checksum list {}", list.display()))?;
+        let parsed = read_checksum_list(list)?;
         sources.add_checksum_list(&parsed);
     }
     Ok(Assembler::new(

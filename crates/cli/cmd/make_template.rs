@@ -2,19 +2,19 @@
 //! its .jigdo and .template (what `jigdo-file make-template` does).
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::BufWriter;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 use jigsmith_checksum::Algorithm;
-use jigsmith_format::{ChecksumList, Compression, ImageSection, Jigdo, PartEntry};
+use jigsmith_format::{Compression, ImageSection, Jigdo, PartEntry};
 use jigsmith_scan::{location_for, Candidate, Scanner};
 
 use super::image_job::parse_map;
-use crate::output::AtomicFile;
+use crate::files::{file_name, read_checksum_list, regular_files};
+use crate::output::{self, AtomicFile};
 use crate::progress::Bar;
 
 #[derive(Debug, Args)]
@@ -67,10 +67,7 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
         .image_checksums(Algorithm::ALL)
         .build()?;
     for list in &a.checksum_list {
-        let f = File::open(list)
-            .with_context(|| format!("opening checksum list {}", list.display()))?;
-        let parsed = ChecksumList::parse(BufReader::new(f))
-            .with_context(|| format!("reading checksum list {}", list.display()))?;
+        let parsed = read_checksum_list(list)?;
         for e in parsed.entries {
             let path = PathBuf::from(e.path_lossy().into_owned());
             let size = match e.size {
@@ -83,12 +80,10 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
             scanner.add_candidate(Candidate::new(path, size).with_known(e.digest));
         }
     }
-    let mut files = Vec::new();
     for p in &a.files {
-        walk(p, &mut files).with_context(|| format!("listing {}", p.display()))?;
-    }
-    for (path, size) in files {
-        scanner.add_candidate(Candidate::new(path, size));
+        for (path, size) in regular_files(p)? {
+            scanner.add_candidate(Candidate::new(path, size));
+        }
     }
 
     let mut template = AtomicFile::create(&a.template)?;
@@ -147,15 +142,7 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
         parts,
         ..Jigdo::default()
     };
-    let mut jigdo_file = AtomicFile::create(&a.jigdo)?;
-    {
-        let mut w = BufWriter::new(jigdo_file.file());
-        jigdo
-            .write(&mut w)
-            .with_context(|| format!("writing {}", a.jigdo.display()))?;
-        w.flush()
-            .with_context(|| format!("writing {}", a.jigdo.display()))?;
-    }
+    let jigdo_file = output::write_jigdo(&a.jigdo, &jigdo)?;
     template.commit()?;
     jigdo_file.commit()?;
     if !a.quiet {
@@ -168,32 +155,4 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Regular files under `p` with their sizes.
-fn walk(p: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Result<()> {
-    let m = std::fs::metadata(p)?;
-    if !m.is_dir() {
-        out.push((p.to_path_buf(), m.len()));
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    entries.sort();
-    for e in entries {
-        let ft = std::fs::symlink_metadata(&e)?.file_type();
-        if ft.is_dir() {
-            walk(&e, out)?;
-        } else if ft.is_file() {
-            out.push((e.clone(), std::fs::metadata(&e)?.len()));
-        }
-    }
-    Ok(())
 }

@@ -3,8 +3,7 @@
 //! same pass. All outputs appear together or not at all.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -15,8 +14,9 @@ use jigsmith_format::{ChecksumList, Compression};
 use jigsmith_iso::{Image, IsoWriter, PlainSink};
 use jigsmith_jte::{JteConfig, JteSink, PathMap};
 
+use crate::files::{file_name, read_checksum_list};
 use crate::mkisofs_args::{parse_mkisofs_args, MkisofsArgs};
-use crate::output::AtomicFile;
+use crate::output::{self, AtomicFile};
 
 #[derive(Debug, Args)]
 pub struct MkisofsRawArgs {
@@ -109,12 +109,6 @@ fn algorithms(names: &[String], default: &[Algorithm]) -> anyhow::Result<Vec<Alg
         .collect()
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn jte_config(args: &MkisofsArgs, template_path: &Path) -> anyhow::Result<JteConfig> {
     let algorithm = match args.jigdo_checksum_algorithm.as_deref() {
         None | Some("md5") => Algorithm::Md5,
@@ -157,17 +151,11 @@ fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
     };
     let config = jte_config(args, template_path)?;
     let list = match &args.checksum_list {
-        Some(p) => {
-            let f =
-                File::open(p).with_context(|| format!("opening checksum list {}", p.display()))?;
-            ChecksumList::parse(BufReader::new(f))
-                .with_context(|| format!("reading checksum list {}", p.display()))?
-        }
+        Some(p) => read_checksum_list(p)?,
         None => ChecksumList::default(),
     };
     let mut iso = IsoOut::new(args.output.as_deref())?;
     let mut template = AtomicFile::create(template_path)?;
-    let mut jigdo_file = AtomicFile::create(jigdo_path)?;
     let jigdo = {
         let template_out = BufWriter::with_capacity(1 << 20, template.file());
         let mut sink = JteSink::new(iso.writer(), template_out, config, &list)?;
@@ -178,14 +166,7 @@ fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", template_path.display()))?;
         out.jigdo
     };
-    {
-        let mut w = BufWriter::new(jigdo_file.file());
-        jigdo
-            .write(&mut w)
-            .with_context(|| format!("writing {}", jigdo_path.display()))?;
-        w.flush()
-            .with_context(|| format!("writing {}", jigdo_path.display()))?;
-    }
+    let jigdo_file = output::write_jigdo(jigdo_path, &jigdo)?;
     // all three exist only once everything succeeded
     template.commit()?;
     jigdo_file.commit()?;

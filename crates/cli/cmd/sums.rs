@@ -16,6 +16,7 @@ use jigsmith_format::ChecksumListEntry;
 use rayon::prelude::*;
 
 use crate::exit::VERIFY_FAILED;
+use crate::files::regular_files;
 use crate::output;
 
 /// Bytes read per chunk; big enough that per-chunk parallelism is cheap.
@@ -292,7 +293,7 @@ pub fn run_gen_checksum_list(a: GenChecksumListArgs) -> anyhow::Result<ExitCode>
 fn checksum_list(paths: &[PathBuf], alg: Algorithm, absolute: bool) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
-        collect_files(p, &mut files).with_context(|| format!("listing {}", p.display()))?;
+        files.extend(regular_files(p)?.into_iter().map(|(path, _)| path));
     }
     let files: Vec<PathBuf> = if absolute {
         files
@@ -320,27 +321,6 @@ fn checksum_list(paths: &[PathBuf], alg: Algorithm, absolute: bool) -> anyhow::R
         Ok(())
     })?;
     Ok(exit_code(failed))
-}
-
-/// Regular files under `p` (itself if it is not a directory), sorted.
-fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !std::fs::metadata(p)?.is_dir() {
-        out.push(p.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    entries.sort();
-    for e in entries {
-        let ft = std::fs::symlink_metadata(&e)?.file_type();
-        if ft.is_dir() {
-            collect_files(&e, out)?;
-        } else if ft.is_file() {
-            out.push(e);
-        }
-    }
-    Ok(())
 }
 
 /// The physical directory (symlinks resolved) joined with the file name,
