@@ -2,18 +2,19 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use jigsmith_checksum::{Digest, Hasher};
 use jigsmith_format::{ItemKind, Template, UnmatchedReader};
 
+use crate::verify::{verify_files, Board, FileJob};
 use crate::{Error, ImageReader, PartSource, Progress, Resolver, Result};
 
 /// Size of the buffers that flow from the copier to the image hasher.
 const CHUNK: usize = 1 << 20;
 /// Buffers in flight; bounds memory at `POOL * CHUNK`.
-const POOL: usize = 8;
+const POOL: usize = 32;
 
 /// A part for which no usable file exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,15 +162,17 @@ impl Assembler {
 
     /// Streams the whole image to `out`, checking every file and the image.
     ///
-    /// A part with several candidate files has them hashed until one
-    /// matches before any byte is copied; a part with a single candidate is
-    /// checked while it is copied (one read instead of two), and a mismatch
-    /// fails the build. Either way no wrong byte goes unreported: callers
-    /// write to a temporary file and keep it only on success.
+    /// Three threads share the work: this one copies template data and
+    /// files to `out`, one hashes the image as it goes by, and one checks
+    /// source files a little ahead of the copy (eight MD5 files at a time,
+    /// see `verify`). A file is copied only once its checksum matched; a
+    /// part with several candidates uses the first that matches.
     ///
     /// # Errors
     /// [`Error::Missing`], [`Error::ChecksumMismatch`],
-    /// [`Error::SizeMismatch`], [`Error::ImageMismatch`], template and I/O errors.
+    /// [`Error::SizeMismatch`], [`Error::ImageMismatch`], template and I/O
+    /// errors. Bytes already written are not taken back: callers write to a
+    /// temporary file and keep it only on success.
     pub fn write_image<W: Write>(&self, out: W, progress: &dyn Progress) -> Result<BuildReport> {
         let mut out = out;
         self.write_image_dyn(&mut out, progress)
@@ -177,31 +180,37 @@ impl Assembler {
 
     fn write_image_dyn(&self, out: &mut dyn Write, progress: &dyn Progress) -> Result<BuildReport> {
         let algorithm = self.template.algorithm();
-        let (full_tx, full_rx) = sync_channel::<Msg>(POOL);
-        let (checked_tx, checked_rx) = sync_channel::<Msg>(POOL);
+        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(POOL);
         let (empty_tx, empty_rx) = channel::<Vec<u8>>();
         for _ in 0..POOL {
             let _ = empty_tx.send(vec![0u8; CHUNK]);
         }
         progress.start(self.template.image_len());
         let verify = self.verify;
+        let board = Board::default();
+        let jobs = if verify { self.file_jobs() } else { Vec::new() };
         std::thread::scope(|scope| {
-            let hasher = scope.spawn(move || hash_stream(algorithm, verify, &full_rx, &checked_tx));
-            let checker = scope.spawn(move || check_files(&checked_rx, &empty_tx));
+            let hasher = scope.spawn(move || hash_stream(algorithm, verify, &full_rx, &empty_tx));
+            let board = &board;
+            let resolver = &*self.resolver;
+            let verifier = verify.then(|| scope.spawn(move || verify_files(jobs, resolver, board)));
             let mut pipe = Pipe {
                 out,
                 full: full_tx,
                 empty: empty_rx,
                 progress,
             };
-            let copied = self.copy_items(&mut pipe);
+            let copied = self.copy_items(&mut pipe, verify.then_some(board));
+            if copied.is_err() {
+                board.cancel();
+            }
             drop(pipe);
             let digest = hasher.join().ok().flatten();
-            let mismatch = checker.join().ok().flatten();
-            let files = copied?;
-            if let Some(e) = mismatch {
-                return Err(e);
+            if let Some(verifier) = verifier {
+                // a panic there already closed the board, which the copier reported
+                let _ = verifier.join();
             }
+            let files = copied?;
             let image_digest = match digest {
                 Some(actual) if actual != self.template.image_digest() => {
                     return Err(Error::ImageMismatch {
@@ -219,7 +228,26 @@ impl Assembler {
         })
     }
 
-    fn copy_items(&self, pipe: &mut Pipe<'_>) -> Result<usize> {
+    /// The image's matched files, in image order.
+    fn file_jobs(&self) -> Vec<FileJob> {
+        self.template
+            .items()
+            .iter()
+            .filter_map(|item| match item.kind {
+                ItemKind::File { digest, .. } => Some((item.offset, item.len, digest)),
+                ItemKind::Unmatched { .. } => None,
+            })
+            .enumerate()
+            .map(|(index, (offset, len, digest))| FileJob {
+                index,
+                offset,
+                len,
+                digest,
+            })
+            .collect()
+    }
+
+    fn copy_items(&self, pipe: &mut Pipe<'_>, board: Option<&Board>) -> Result<usize> {
         let template_err = |source| Error::Template {
             path: self.template_path.clone(),
             source,
@@ -237,7 +265,7 @@ impl Assembler {
                     pipe.progress.template_data(item.offset, item.len);
                     let mut left = item.len;
                     while left > 0 {
-                        let mut buf = pipe.take_buffer()?;
+                        let mut buf = pipe.take_buffer();
                         let n = usize::try_from(left).unwrap_or(CHUNK).min(buf.len());
                         buf.truncate(n);
                         data.read_exact(&mut buf).map_err(template_err)?;
@@ -246,161 +274,102 @@ impl Assembler {
                     }
                 }
                 ItemKind::File { digest, .. } => {
+                    let job = FileJob {
+                        index: files,
+                        offset: item.offset,
+                        len: item.len,
+                        digest,
+                    };
+                    let path = match board {
+                        Some(board) => board.take(&job)?,
+                        None => self.resolver.first_usable(&digest, item.len)?,
+                    };
                     files += 1;
-                    self.copy_file(item.offset, item.len, &digest, pipe)?;
+                    copy_file(&path, &job, pipe)?;
                 }
             }
         }
         pipe.out.flush().map_err(Error::Output)?;
         Ok(files)
     }
+}
 
-    fn copy_file(&self, offset: u64, len: u64, digest: &Digest, pipe: &mut Pipe<'_>) -> Result<()> {
-        let (path, check_inline) = if !self.verify {
-            (self.resolver.first_usable(digest, len)?, false)
-        } else {
-            let (usable, tried) = self.resolver.usable(digest, len);
-            match usable.as_slice() {
-                [] => {
-                    return Err(Error::Missing {
-                        digest: *digest,
-                        len,
-                        tried,
-                    })
-                }
-                [only] => (only.clone(), true),
-                _ => (self.resolver.verified(digest, len)?, false),
-            }
-        };
-        pipe.progress.file(&path, offset, len);
-        let io_err = |source| Error::Io {
-            action: "reading",
-            path: path.clone(),
-            source,
-        };
-        let mut f = File::open(&path).map_err(io_err)?;
-        if check_inline {
-            pipe.full
-                .send(Msg::BeginFile(digest.algorithm()))
-                .map_err(|_| hasher_gone())?;
-        }
-        let mut left = len;
-        while left > 0 {
-            let mut buf = pipe.take_buffer()?;
-            let n = usize::try_from(left).unwrap_or(CHUNK).min(buf.len());
-            buf.truncate(n);
-            let mut filled = 0;
-            while filled < n {
-                let dst = buf.get_mut(filled..).unwrap_or(&mut []);
-                let got = f.read(dst).map_err(io_err)?;
-                if got == 0 {
-                    return Err(Error::SizeMismatch {
-                        path,
-                        expected: len,
-                        actual: len - left + filled as u64,
-                    });
-                }
-                filled += got;
-            }
-            left -= n as u64;
-            pipe.send(buf)?;
-        }
-        if check_inline {
-            let end = Msg::EndFile {
-                path,
-                expected: *digest,
+/// Copies one (already checked) source file into the pipeline.
+fn copy_file(path: &Path, job: &FileJob, pipe: &mut Pipe<'_>) -> Result<()> {
+    pipe.progress.file(path, job.offset, job.len);
+    let io_err = |source| Error::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io_err)?;
+    let mut left = job.len;
+    while left > 0 {
+        let mut buf = pipe.take_buffer();
+        let n = usize::try_from(left).unwrap_or(CHUNK).min(buf.len());
+        buf.truncate(n);
+        let mut filled = 0;
+        while filled < n {
+            let dst = buf.get_mut(filled..).unwrap_or(&mut []);
+            let got = match f.read(dst) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.map_err(io_err)?,
             };
-            pipe.full.send(end).map_err(|_| hasher_gone())?;
+            if got == 0 {
+                // it shrank since it was checked
+                return Err(Error::SizeMismatch {
+                    path: path.to_path_buf(),
+                    expected: job.len,
+                    actual: job.len - left + filled as u64,
+                });
+            }
+            filled += got;
         }
-        Ok(())
+        left -= n as u64;
+        pipe.send(buf)?;
     }
+    Ok(())
 }
 
 /// The copier's end of the pipeline: writes each buffer, then passes it to
 /// the image hasher, which hands it back for reuse.
 struct Pipe<'a> {
     out: &'a mut dyn Write,
-    full: std::sync::mpsc::SyncSender<Msg>,
+    full: SyncSender<Vec<u8>>,
     empty: Receiver<Vec<u8>>,
     progress: &'a dyn Progress,
 }
 
 impl Pipe<'_> {
-    fn take_buffer(&mut self) -> Result<Vec<u8>> {
+    fn take_buffer(&mut self) -> Vec<u8> {
+        // the hasher only stops early if it panicked; a fresh buffer keeps the copy going
         let mut buf = self.empty.recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
-        Ok(buf)
+        buf
     }
 
     fn send(&mut self, buf: Vec<u8>) -> Result<()> {
         self.out.write_all(&buf).map_err(Error::Output)?;
         self.progress.advance(buf.len() as u64);
-        self.full.send(Msg::Data(buf)).map_err(|_| hasher_gone())
+        self.full
+            .send(buf)
+            .map_err(|_| Error::WorkerGone("the image checksum thread"))
     }
 }
 
-/// What flows from the copier through the image hasher to the file checker.
-enum Msg {
-    /// Image bytes (also the current file's, between `BeginFile` and `EndFile`).
-    Data(Vec<u8>),
-    /// The next bytes are a file to check with this algorithm.
-    BeginFile(jigsmith_checksum::Algorithm),
-    /// The file is complete: it must have this digest.
-    EndFile { path: PathBuf, expected: Digest },
-}
-
-fn hasher_gone() -> Error {
-    Error::Output(std::io::Error::other(
-        "a checksum thread stopped unexpectedly",
-    ))
-}
-
-/// Hashes the image, then passes everything on to [`check_files`].
+/// Hashes the image as it streams by and hands the buffers back.
 fn hash_stream(
     algorithm: jigsmith_checksum::Algorithm,
     verify: bool,
-    full: &Receiver<Msg>,
-    next: &std::sync::mpsc::SyncSender<Msg>,
+    full: &Receiver<Vec<u8>>,
+    empty: &Sender<Vec<u8>>,
 ) -> Option<Digest> {
     let mut hasher = verify.then(|| Hasher::new(algorithm));
-    for msg in full {
-        if let (Some(h), Msg::Data(buf)) = (hasher.as_mut(), &msg) {
-            h.update(buf);
+    for buf in full {
+        if let Some(h) = hasher.as_mut() {
+            h.update(&buf);
         }
-        if next.send(msg).is_err() {
-            return None;
-        }
+        let _ = empty.send(buf);
     }
     hasher.map(Hasher::finalize)
-}
-
-/// Checks each single-candidate file's digest on its own core, and hands
-/// the buffers back to the copier. Returns the first mismatch.
-fn check_files(msgs: &Receiver<Msg>, empty: &Sender<Vec<u8>>) -> Option<Error> {
-    let mut current: Option<Hasher> = None;
-    let mut first_error = None;
-    for msg in msgs {
-        match msg {
-            Msg::Data(buf) => {
-                if let Some(h) = current.as_mut() {
-                    h.update(&buf);
-                }
-                let _ = empty.send(buf);
-            }
-            Msg::BeginFile(alg) => current = Some(Hasher::new(alg)),
-            Msg::EndFile { path, expected } => {
-                let actual = current.take().map(Hasher::finalize);
-                if let (Some(actual), None) = (actual, &first_error) {
-                    if actual != expected {
-                        first_error = Some(Error::ChecksumMismatch {
-                            path,
-                            expected,
-                            actual,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    first_error
 }

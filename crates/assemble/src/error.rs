@@ -67,6 +67,9 @@ pub enum Error {
         /// Of the bytes written.
         actual: Digest,
     },
+    /// A worker thread of the build stopped without a result (a bug: it panicked).
+    #[error("internal error: {0} stopped unexpectedly")]
+    WorkerGone(&'static str),
     /// A byte range that is not inside the image.
     #[error("byte range {start}..={end} is outside the image of {image_len} bytes")]
     BadRange {

@@ -4,8 +4,9 @@
 //!   `.jigdo` [Parts] with `Label=DIR` maps, and from checksum lists); it is
 //!   a [`PartSource`], the seam where network sources will plug in.
 //! - [`Assembler::write_image`] streams a whole image, checking every
-//!   source file's checksum and the image's, using two cores: one copies and
-//!   hashes the files, the other hashes the image.
+//!   source file's checksum before it is copied and the image's as it is
+//!   written: one thread copies, one hashes the image, one checks files a
+//!   little ahead of the copy (eight MD5 files at once with AVX2).
 //! - [`ImageReader`] is `Read + Seek` over the image, building any byte range
 //!   on demand through an index of item and data-part offsets: the base for
 //!   byte-range output, an HTTP server and a FUSE mount.
@@ -45,6 +46,7 @@ mod progress;
 mod reader;
 mod resolve;
 mod sources;
+mod verify;
 
 pub use build::{Assembler, BuildReport, Missing};
 pub use error::Error;

@@ -56,7 +56,7 @@ impl Resolver {
     /// # Errors
     /// [`Error::Missing`] if there is none.
     pub fn first_usable(&self, digest: &Digest, len: u64) -> Result<PathBuf> {
-        if let Some(p) = self.cached(digest) {
+        if let Some(p) = self.known(digest) {
             return Ok(p);
         }
         let (ok, tried) = self.usable(digest, len);
@@ -74,7 +74,7 @@ impl Resolver {
     /// candidate is listed with the reason), [`Error::Io`] never: read errors
     /// only reject a candidate.
     pub fn verified(&self, digest: &Digest, len: u64) -> Result<PathBuf> {
-        if let Some(p) = self.cached(digest) {
+        if let Some(p) = self.known(digest) {
             return Ok(p);
         }
         let (ok, mut tried) = self.usable(digest, len);
@@ -102,7 +102,8 @@ impl Resolver {
         }
     }
 
-    fn cached(&self, digest: &Digest) -> Option<PathBuf> {
+    /// A path already verified to hold `digest`, if any.
+    pub fn known(&self, digest: &Digest) -> Option<PathBuf> {
         self.verified.lock().ok()?.get(digest).cloned()
     }
 }

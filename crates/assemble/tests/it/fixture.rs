@@ -43,7 +43,28 @@ impl Fixture {
         Self::build(Algorithm::Md5, Compression::Zlib, 9, true)
     }
 
+    /// An image of `count` files whose sizes cycle through MD5 block
+    /// boundaries and the checker's read size, so files start and end at
+    /// every point of each other's progress.
+    pub fn many(alg: Algorithm, count: usize) -> Fixture {
+        const CYCLE: [usize; 11] = [1, 63, 64, 65, 1000, 4096, 70_000, 300_001, 55, 56, 1 << 20];
+        let sizes: Vec<usize> = (0..count).map(|i| CYCLE[i % CYCLE.len()] + i).collect();
+        Self::build_with(alg, Compression::Zlib, count as u64, &sizes, false)
+    }
+
     fn build(alg: Algorithm, c: Compression, seed: u64, wrong_digest: bool) -> Fixture {
+        // sizes around the sector and rsync block boundaries
+        let sizes = [0usize, 1023, 1024, 1025, 2048, 70000, 5];
+        Self::build_with(alg, c, seed, &sizes, wrong_digest)
+    }
+
+    fn build_with(
+        alg: Algorithm,
+        c: Compression,
+        seed: u64,
+        sizes: &[usize],
+        wrong_digest: bool,
+    ) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
         let mut w = TemplateWriter::builder()
@@ -56,11 +77,7 @@ impl Fixture {
         let mut files = Vec::new();
         let mut digests = Vec::new();
         let mut sources = LocalSources::new();
-        // sizes around the sector and rsync block boundaries
-        for (i, size) in [0usize, 1023, 1024, 1025, 2048, 70000, 5]
-            .iter()
-            .enumerate()
-        {
+        for (i, size) in sizes.iter().enumerate() {
             let n = 100 + (rng % 5000) as usize;
             let raw = bytes(&mut rng, n);
             w.write_unmatched(&raw).unwrap();

@@ -33,6 +33,44 @@ fn rebuilds_bit_exact_in_every_format() {
     }
 }
 
+/// More files than the MD5 checker has lanes, of sizes that end at every
+/// point of each other's progress; SHA-256 takes the one-at-a-time path.
+#[test]
+fn many_files_are_checked_and_copied_in_order() {
+    for alg in [Algorithm::Md5, Algorithm::Sha256] {
+        let fx = Fixture::many(alg, 37);
+        let mut out = Vec::new();
+        let report = fx.assembler().write_image(&mut out, &()).unwrap();
+        assert!(out == fx.image, "{alg}: image differs");
+        assert_eq!(report.files, 37);
+    }
+}
+
+#[test]
+fn corrupt_file_among_many_is_named_before_it_is_copied() {
+    let fx = Fixture::many(Algorithm::Md5, 30);
+    let victim = fx.files[17].clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&victim, bytes).unwrap();
+    let mut out = Vec::new();
+    let err = fx.assembler().write_image(&mut out, &()).unwrap_err();
+    match &err {
+        Error::ChecksumMismatch { path, .. } => assert_eq!(path, &victim),
+        other => panic!("{other}"),
+    }
+    assert!(err.is_verification_failure());
+    // nothing of the bad file, nor after it, was written
+    let start = fx.template.files().nth(17).unwrap().0.offset as usize;
+    assert!(
+        out.len() <= start,
+        "{} bytes written, file starts at {start}",
+        out.len()
+    );
+    assert_eq!(out[..], fx.image[..out.len()]);
+}
+
 #[test]
 fn reader_reads_whole_image_sequentially() {
     let fx = Fixture::new(Algorithm::Md5, Compression::Zlib, 2);

@@ -1,0 +1,497 @@
+//! Checking source files ahead of the copy.
+//!
+//! A whole-image build runs a verifier thread that hashes each part's
+//! candidate files, in image order, a bounded distance ahead of the copier,
+//! and posts a verdict per file on a [`Board`]: the path that matched, or
+//! why none did. The copier waits for a file's verdict before copying it, so
+//! no unchecked file is ever used, and a bad file stops the build before any
+//! of its bytes are written.
+//!
+//! MD5 parts (format 1.x templates, all that xorriso and debian-cd write)
+//! are hashed eight files at a time with [`Md5Lanes`]: on one core that is
+//! several times faster than the image's own digest, which runs on the
+//! other core and sets the pace. Other algorithms hash one file at a time.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use jigsmith_checksum::{Algorithm, Digest};
+use jigsmith_md5_lanes::{Md5Lanes, BLOCK, LANES};
+
+use crate::resolve::hash_file;
+use crate::{Error, Resolver, Result};
+
+/// How far (in image bytes) the verifier may run ahead of the copier: far
+/// enough to keep the lanes busy, near enough that checked files are still
+/// in the page cache when they are copied.
+const AHEAD: u64 = 256 << 20;
+/// Read size per lane.
+const LANE_BUF: usize = 256 << 10;
+
+/// One matched file of the image, in image order.
+#[derive(Debug, Clone)]
+pub(crate) struct FileJob {
+    /// Position among the image's files (0 = first).
+    pub index: usize,
+    /// Where it starts in the image.
+    pub offset: u64,
+    pub len: u64,
+    pub digest: Digest,
+}
+
+/// Verdicts, posted by the verifier and taken by the copier.
+#[derive(Default)]
+pub(crate) struct Board {
+    state: Mutex<BoardState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct BoardState {
+    verdicts: HashMap<usize, Result<PathBuf>>,
+    /// Image offset of the file the copier is at.
+    copier_offset: u64,
+    /// Index of the file the copier is at.
+    copier_index: usize,
+    /// The copier gave up: the verifier should stop.
+    cancelled: bool,
+    /// The verifier is gone: nothing more will be posted.
+    closed: bool,
+}
+
+impl Board {
+    fn lock(&self) -> MutexGuard<'_, BoardState> {
+        // A panic elsewhere cannot leave the map half-updated: keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The copier's side: waits for file `job`'s verdict.
+    pub fn take(&self, job: &FileJob) -> Result<PathBuf> {
+        let mut state = self.lock();
+        state.copier_offset = job.offset;
+        state.copier_index = job.index;
+        self.changed.notify_all();
+        loop {
+            if let Some(verdict) = state.verdicts.remove(&job.index) {
+                return verdict;
+            }
+            if state.closed {
+                return Err(Error::WorkerGone("the file checking thread"));
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// The copier stopped early; the verifier should too.
+    pub fn cancel(&self) {
+        self.lock().cancelled = true;
+        self.changed.notify_all();
+    }
+
+    fn post(&self, index: usize, verdict: Result<PathBuf>) {
+        self.lock().verdicts.insert(index, verdict);
+        self.changed.notify_all();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether `job` may start now: it is the copier's file or before it, or
+    /// ends within [`AHEAD`] of it. With `wait`, blocks until it may.
+    /// `None` once the copier cancelled.
+    fn may_start(&self, job: &FileJob, wait: bool) -> Option<bool> {
+        let mut state = self.lock();
+        loop {
+            if state.cancelled {
+                return None;
+            }
+            let near = job.index <= state.copier_index
+                || job.offset.saturating_add(job.len) <= state.copier_offset.saturating_add(AHEAD);
+            if near || !wait {
+                return Some(near);
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// Closes the board however the verifier ends, so the copier never waits forever.
+struct CloseOnDrop<'a>(&'a Board);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Runs on the verifier thread: posts a verdict for every job, in order.
+pub(crate) fn verify_files(jobs: Vec<FileJob>, resolver: &Resolver, board: &Board) {
+    let _close = CloseOnDrop(board);
+    let md5 = jobs
+        .first()
+        .is_some_and(|j| j.digest.algorithm() == Algorithm::Md5)
+        && jobs.iter().all(|j| j.digest.algorithm() == Algorithm::Md5);
+    if md5 {
+        Lanes::new(jobs, resolver, board).run();
+    } else {
+        for job in jobs {
+            if board.may_start(&job, true).is_none() {
+                return;
+            }
+            let index = job.index;
+            board.post(index, verify_one(job, resolver));
+        }
+    }
+}
+
+/// Checks one file's candidates with the scalar hasher, in order.
+fn verify_one(job: FileJob, resolver: &Resolver) -> Result<PathBuf> {
+    if let Some(path) = resolver.known(&job.digest) {
+        return Ok(path);
+    }
+    let mut pending = Pending::new(job, resolver);
+    let mut mismatch = None;
+    while let Some(path) = pending.candidates.pop_front() {
+        let why = match hash_file(&path, &pending.job.digest) {
+            Ok((_, read)) if read != pending.job.len => {
+                format!("{read} bytes, expected {}", pending.job.len)
+            }
+            Ok((actual, _)) if actual == pending.job.digest => {
+                resolver.remember(actual, path.clone());
+                return Ok(path);
+            }
+            Ok((actual, _)) => {
+                mismatch = Some((path.clone(), actual));
+                format!("checksum is {}", actual.to_hex())
+            }
+            Err(e) => e.to_string(),
+        };
+        pending.tried.push((path, why));
+    }
+    Err(pending.failed(mismatch))
+}
+
+/// A job with the candidates still to try.
+struct Pending {
+    job: FileJob,
+    candidates: VecDeque<PathBuf>,
+    tried: Vec<(PathBuf, String)>,
+    /// Candidates that existed with the right size (for the error's shape).
+    usable: usize,
+}
+
+impl Pending {
+    /// The job with its candidates of the right size.
+    fn new(job: FileJob, resolver: &Resolver) -> Self {
+        let (usable, tried) = resolver.usable(&job.digest, job.len);
+        Pending {
+            usable: usable.len(),
+            candidates: usable.into(),
+            tried,
+            job,
+        }
+    }
+
+    /// The verdict once every candidate failed: a single candidate with the
+    /// wrong content is named as such; otherwise every place tried is listed.
+    fn failed(self, mismatch: Option<(PathBuf, Digest)>) -> Error {
+        match mismatch {
+            Some((path, actual)) if self.usable == 1 => Error::ChecksumMismatch {
+                path,
+                expected: self.job.digest,
+                actual,
+            },
+            _ => Error::Missing {
+                digest: self.job.digest,
+                len: self.job.len,
+                tried: self.tried,
+            },
+        }
+    }
+}
+
+/// A lane hashing one candidate file.
+struct Busy {
+    pending: Pending,
+    path: PathBuf,
+    file: File,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    read: u64,
+    eof: bool,
+}
+
+/// Up to [`LANES`] files hashed side by side.
+struct Lanes<'a> {
+    jobs: VecDeque<FileJob>,
+    resolver: &'a Resolver,
+    board: &'a Board,
+    md5: Md5Lanes,
+    lanes: [Option<Busy>; LANES],
+    spare_bufs: Vec<Vec<u8>>,
+}
+
+impl<'a> Lanes<'a> {
+    fn new(jobs: Vec<FileJob>, resolver: &'a Resolver, board: &'a Board) -> Self {
+        Lanes {
+            jobs: jobs.into(),
+            resolver,
+            board,
+            md5: Md5Lanes::new(),
+            lanes: Default::default(),
+            spare_bufs: Vec::new(),
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            if !self.fill_idle_lanes() {
+                return;
+            }
+            if self.lanes.iter().all(Option::is_none) {
+                if self.jobs.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            for lane in 0..LANES {
+                self.prepare(lane);
+            }
+            if self.lanes.iter().any(Option::is_none) && !self.jobs.is_empty() {
+                // refill first, unless the next job must wait for the copier
+                if let Some(job) = self.jobs.front() {
+                    if self.board.may_start(job, false) == Some(true) {
+                        continue;
+                    }
+                }
+            }
+            let input: [Option<&[u8]>; LANES] = std::array::from_fn(|lane| {
+                self.lanes
+                    .get(lane)
+                    .and_then(Option::as_ref)
+                    .and_then(|b| b.buf.get(b.start..b.end))
+            });
+            let used = self.md5.update(&input);
+            for busy in self.lanes.iter_mut().flatten() {
+                busy.start += used;
+            }
+        }
+    }
+
+    /// Starts jobs on idle lanes while the board allows; waits only when no
+    /// lane is busy. `false` once the copier cancelled.
+    fn fill_idle_lanes(&mut self) -> bool {
+        for lane in 0..LANES {
+            while self.lanes.get(lane).is_some_and(Option::is_none) {
+                let Some(job) = self.jobs.front() else {
+                    return true;
+                };
+                let idle = self.lanes.iter().all(Option::is_none);
+                match self.board.may_start(job, idle) {
+                    None => return false,
+                    Some(false) => return true,
+                    Some(true) => {}
+                }
+                let Some(job) = self.jobs.pop_front() else {
+                    return true;
+                };
+                self.start_job(lane, job);
+            }
+        }
+        true
+    }
+
+    fn start_job(&mut self, lane: usize, job: FileJob) {
+        if let Some(path) = self.resolver.known(&job.digest) {
+            self.board.post(job.index, Ok(path));
+            return;
+        }
+        let pending = Pending::new(job, self.resolver);
+        self.next_candidate(lane, pending, None);
+    }
+
+    /// Puts the next openable candidate of `pending` on `lane`, or posts the
+    /// failure when there is none.
+    fn next_candidate(
+        &mut self,
+        lane: usize,
+        mut pending: Pending,
+        mismatch: Option<(PathBuf, Digest)>,
+    ) {
+        self.md5.reset(lane);
+        while let Some(path) = pending.candidates.pop_front() {
+            match File::open(&path) {
+                Ok(file) => {
+                    let mut buf = self.spare_bufs.pop().unwrap_or_default();
+                    buf.resize(LANE_BUF, 0);
+                    if let Some(slot) = self.lanes.get_mut(lane) {
+                        *slot = Some(Busy {
+                            pending,
+                            path,
+                            file,
+                            buf,
+                            start: 0,
+                            end: 0,
+                            read: 0,
+                            eof: false,
+                        });
+                    }
+                    return;
+                }
+                Err(e) => pending.tried.push((path, e.to_string())),
+            }
+        }
+        let index = pending.job.index;
+        self.board.post(index, Err(pending.failed(mismatch)));
+    }
+
+    /// Reads until `lane` holds a whole block, finishing its file at the end.
+    fn prepare(&mut self, lane: usize) {
+        loop {
+            let Some(busy) = self.lanes.get_mut(lane).and_then(Option::as_mut) else {
+                return;
+            };
+            if busy.end - busy.start >= BLOCK {
+                return;
+            }
+            if busy.eof {
+                self.finish(lane);
+                continue;
+            }
+            if let Err(why) = refill(busy) {
+                self.reject(lane, why, None);
+            }
+        }
+    }
+
+    /// The lane's file is read to the end: post it, or move to the next candidate.
+    fn finish(&mut self, lane: usize) {
+        let Some(busy) = self.lanes.get_mut(lane).and_then(Option::take) else {
+            return;
+        };
+        let tail = busy.buf.get(busy.start..busy.end).unwrap_or(&[]);
+        let bytes = self.md5.finish(lane, tail);
+        self.spare_bufs.push(busy.buf);
+        let Busy {
+            pending,
+            path,
+            read,
+            ..
+        } = busy;
+        if read != pending.job.len {
+            let why = format!("{read} bytes, expected {}", pending.job.len);
+            return self.retry(lane, pending, path, why, None);
+        }
+        let actual = match Digest::new(Algorithm::Md5, &bytes) {
+            Ok(d) => d,
+            Err(e) => return self.retry(lane, pending, path, e.to_string(), None),
+        };
+        if actual == pending.job.digest {
+            self.resolver.remember(actual, path.clone());
+            self.board.post(pending.job.index, Ok(path));
+        } else {
+            let why = format!("checksum is {}", actual.to_hex());
+            self.retry(lane, pending, path.clone(), why, Some((path, actual)));
+        }
+    }
+
+    fn reject(&mut self, lane: usize, why: String, mismatch: Option<(PathBuf, Digest)>) {
+        if let Some(busy) = self.lanes.get_mut(lane).and_then(Option::take) {
+            self.spare_bufs.push(busy.buf);
+            self.retry(lane, busy.pending, busy.path, why, mismatch);
+        }
+    }
+
+    fn retry(
+        &mut self,
+        lane: usize,
+        mut pending: Pending,
+        path: PathBuf,
+        why: String,
+        mismatch: Option<(PathBuf, Digest)>,
+    ) {
+        pending.tried.push((path, why));
+        self.next_candidate(lane, pending, mismatch);
+    }
+}
+
+/// Tops up a lane's buffer: keeps the unhashed tail, reads after it.
+fn refill(busy: &mut Busy) -> std::result::Result<(), String> {
+    busy.buf.copy_within(busy.start..busy.end, 0);
+    busy.end -= busy.start;
+    busy.start = 0;
+    while busy.end < BLOCK && !busy.eof {
+        let dst = busy.buf.get_mut(busy.end..).unwrap_or(&mut []);
+        match busy.file.read(dst) {
+            Ok(0) => busy.eof = true,
+            Ok(n) => {
+                busy.end += n;
+                busy.read += n as u64;
+                if busy.read > busy.pending.job.len {
+                    return Err(format!("longer than {} bytes", busy.pending.job.len));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jigsmith_checksum::Hasher;
+
+    fn job(index: usize, offset: u64, len: u64) -> FileJob {
+        FileJob {
+            index,
+            offset,
+            len,
+            digest: Hasher::digest(Algorithm::Md5, b""),
+        }
+    }
+
+    #[test]
+    fn verifier_stays_within_reach_of_the_copier() {
+        let board = Board::default();
+        let near = job(1, AHEAD - 10, 10);
+        let far = job(2, AHEAD + 1, 5);
+        assert_eq!(board.may_start(&near, false), Some(true));
+        assert_eq!(board.may_start(&far, false), Some(false));
+        // the copier moves on: the far file comes within reach
+        board.post(0, Ok(PathBuf::from("a")));
+        assert_eq!(board.take(&job(0, 100, 1)).unwrap(), PathBuf::from("a"));
+        assert_eq!(board.may_start(&far, false), Some(true));
+        // a file larger than the window starts once the copier waits for it
+        let huge = job(3, AHEAD + 200, 10 * AHEAD);
+        assert_eq!(board.may_start(&huge, false), Some(false));
+        board.post(3, Ok(PathBuf::from("d")));
+        assert!(board.take(&huge).is_ok());
+        assert_eq!(board.may_start(&huge, false), Some(true));
+        board.cancel();
+        assert_eq!(board.may_start(&near, true), None);
+    }
+
+    #[test]
+    fn copier_is_told_when_the_verifier_is_gone() {
+        let board = Board::default();
+        drop(CloseOnDrop(&board));
+        let err = board.take(&job(0, 0, 1)).unwrap_err();
+        assert!(matches!(err, Error::WorkerGone(_)), "{err}");
+    }
+}
