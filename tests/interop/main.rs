@@ -7,6 +7,7 @@
 //! checksum tools' output. A missing old tool prints `skip: <tool> not installed`,
 //! or fails the test under `CI=true`.
 
+mod boot;
 mod checks;
 mod errors;
 mod fixture;
@@ -18,3 +19,7 @@ mod rebuild_xorriso;
 mod support;
 mod tree;
 mod writer_roundtrip;
+
+// The normalised xorriso boot report, shared with crates/iso's integration tests.
+#[path = "../../crates/iso/tests/it/xorriso_report.rs"]
+mod xorriso_report;

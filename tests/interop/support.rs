@@ -22,19 +22,33 @@ pub(crate) use require;
 
 /// Whether every tool is installed; prints the skip line for each one that is not.
 pub fn have_all(tools: &[&str]) -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let mut all = true;
     for tool in tools {
         if find_in_path(tool).is_none() {
-            assert!(
-                !ci,
-                "{tool} not installed, and CI=true: CI must install every old tool"
-            );
-            eprintln!("skip: {tool} not installed");
+            not_installed(tool);
             all = false;
         }
     }
     all
+}
+
+/// Whether the files a package installs outside `PATH` (boot loaders, modules) are all
+/// there; otherwise prints `skip: <package> not installed`, like [`have_all`].
+pub fn have_package_files(package: &str, files: &[&str]) -> bool {
+    let all = files.iter().all(|f| Path::new(f).is_file());
+    if !all {
+        not_installed(package);
+    }
+    all
+}
+
+fn not_installed(what: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        !ci,
+        "{what} not installed, and CI=true: CI must install every old tool"
+    );
+    eprintln!("skip: {what} not installed");
 }
 
 fn find_in_path(tool: &str) -> Option<PathBuf> {

@@ -1,6 +1,6 @@
 //! El Torito and isohybrid, compared with xorriso's own image of the same tree.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use jigsmith_iso::{CountingSink, Error, IsoWriter, PlainSink};
 use crate::fixture::{self, Rng};
 use crate::mkisofs_args::parse_mkisofs_args_with_epoch;
 use crate::tools::{have, run};
+use crate::xorriso_report::{normalise, REPORT_ARGS};
 
 const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
 
@@ -38,36 +39,11 @@ fn debian_args(out: &Path, tree: &Path) -> Vec<OsString> {
     v
 }
 
-/// xorriso's report with addresses and GUIDs masked (layouts legitimately differ there).
+/// xorriso's report, normalised (see `xorriso_report`).
 fn report(iso: &Path) -> Vec<String> {
-    let out = run(
-        "xorriso",
-        &[
-            "-indev".as_ref(),
-            iso.as_os_str(),
-            "-report_el_torito".as_ref(),
-            "plain".as_ref(),
-            "-report_system_area".as_ref(),
-            "plain".as_ref(),
-        ],
-    );
-    out.lines()
-        .filter(|l| l.contains(" : ") && !l.starts_with("Drive") && !l.starts_with("Media"))
-        .filter(|l| !l.contains("GUID") && !l.starts_with("El Torito catalog"))
-        .map(|l| {
-            let mut words: Vec<&str> = l.split_whitespace().collect();
-            if l.starts_with("El Torito boot img")
-                || l.starts_with("MBR partition      :   2")
-                || l.starts_with("GPT start and size :   2")
-            {
-                words.pop();
-                if !l.starts_with("El Torito") {
-                    words.pop();
-                }
-            }
-            words.join(" ")
-        })
-        .collect()
+    let mut args: Vec<&OsStr> = vec!["-indev".as_ref(), iso.as_os_str()];
+    args.extend(REPORT_ARGS.iter().map(OsStr::new));
+    normalise(&run("xorriso", &args))
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod fixture;
 mod readers;
 mod sinks;
 mod tools;
+mod xorriso_report;
 
 // The CLI's mkisofs parser (crates/cli/mkisofs_args.rs) and its unit tests, compiled here until the
 // binary depends on this crate.

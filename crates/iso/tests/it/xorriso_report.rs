@@ -1,0 +1,87 @@
+//! xorriso's `-report_el_torito plain -report_system_area plain`, normalised so that two
+//! writers' images of the same tree compare equal exactly when their boot records and
+//! partition tables do.
+//!
+//! Masked, because layouts and random numbers legitimately differ: the block address of
+//! the boot catalog, of every boot image and of every partition but the first (which
+//! starts at the image start), and the disk and partition GUIDs. Everything else must
+//! match: platforms, emulation, load segments and sizes, boot image options and paths,
+//! partition types, sizes, names, flags, type GUIDs, the GPT geometry and the image size.
+//!
+//! Shared by `crates/iso/tests/it/boot.rs` and `tests/interop/boot.rs` (included there
+//! with `#[path]`), so there is one normalisation.
+
+/// The xorriso arguments after `-indev IMAGE`.
+pub const REPORT_ARGS: [&str; 4] = ["-report_el_torito", "plain", "-report_system_area", "plain"];
+
+/// The report lines (`Key : values`, or `Key: values` for the long keys) of xorriso's stdout, whitespace collapsed and
+/// addresses and GUIDs replaced by `*`.
+pub fn normalise(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(key, _)| !key.starts_with("Drive") && !key.starts_with("Media"))
+        .map(|(key, values)| {
+            let key = key.trim_end();
+            let mut v: Vec<&str> = values.split_whitespace().collect();
+            // which value holds an address or a GUID, and whether the line's first
+            // value (a partition number) must be more than 1 for it to be masked
+            let masked: Option<(usize, bool)> = match key {
+                "El Torito catalog" => Some((0, false)),
+                "El Torito boot img" => v.len().checked_sub(1).map(|last| (last, false)),
+                "MBR partition" => Some((3, true)),
+                "GPT start and size" => Some((1, true)),
+                "GPT disk GUID" => Some((0, false)),
+                "GPT partition GUID" => Some((1, false)),
+                _ => None,
+            };
+            if let Some((at, after_first)) = masked {
+                let first = v.first().and_then(|n| n.parse::<u32>().ok());
+                if !after_first || first.is_some_and(|n| n > 1) {
+                    if let Some(value) = v.get_mut(at) {
+                        *value = "*";
+                    }
+                }
+            }
+            format!("{key} : {}", v.join(" "))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn masks_addresses_and_random_guids_only() {
+        let report = "\
+El Torito catalog  : 34  1
+El Torito cat path : /isolinux/boot.cat
+El Torito boot img :   1  BIOS  y   none  0x0000  0x00      4          67
+System area summary: MBR isohybrid cyl-align-on GPT
+MBR partition      :   1   0x80  0x00            0         2048
+MBR partition      :   2   0x00  0xef          140          128
+GPT disk GUID      :      af5e3901c8c5f946a628f36a93fd0a60
+GPT partition GUID :   1  af5e3901c8c5f946a629f36a93fd0a60
+GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7
+GPT start and size :   1  0  1984
+GPT start and size :   2  140  128
+";
+        assert_eq!(
+            normalise(report),
+            [
+                "El Torito catalog : * 1",
+                "El Torito cat path : /isolinux/boot.cat",
+                "El Torito boot img : 1 BIOS y none 0x0000 0x00 4 *",
+                "System area summary : MBR isohybrid cyl-align-on GPT",
+                "MBR partition : 1 0x80 0x00 0 2048",
+                "MBR partition : 2 0x00 0xef * 128",
+                "GPT disk GUID : *",
+                "GPT partition GUID : 1 *",
+                "GPT type GUID : 1 a2a0d0ebe5b9334487c068b6b72699c7",
+                "GPT start and size : 1 0 1984",
+                "GPT start and size : 2 * 128",
+            ]
+        );
+    }
+}
