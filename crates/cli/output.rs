@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
 
 use anyhow::Context;
 use tempfile::NamedTempFile;
@@ -47,6 +49,36 @@ impl AtomicFile {
         self.temp.as_file_mut()
     }
 
+    /// A writer for large outputs: a helper thread asks the kernel to start
+    /// writing each completed stretch to disk while the rest is still being
+    /// produced, so the fsync in [`AtomicFile::commit`] waits only for the
+    /// tail instead of the whole image (the kernel would otherwise keep
+    /// gigabytes dirty until then). The hint costs the writer nothing: it is
+    /// given on another thread because starting writeback can block.
+    pub fn streaming_writer(&mut self) -> Writeback<'_> {
+        let flusher = self.temp.as_file().try_clone().ok().and_then(|file| {
+            let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();
+            let handle = std::thread::Builder::new()
+                .name("writeback".into())
+                .spawn(move || {
+                    for (offset, len) in rx {
+                        start_writeback(&file, offset, len);
+                    }
+                })
+                .ok()?;
+            Some(Flusher {
+                queue: tx,
+                thread: handle,
+            })
+        });
+        Writeback {
+            file: self.temp.as_file_mut(),
+            written: 0,
+            started: 0,
+            flusher,
+        }
+    }
+
     /// Flushes to disk and renames into place.
     pub fn commit(self) -> anyhow::Result<()> {
         self.temp
@@ -62,6 +94,71 @@ impl AtomicFile {
     }
 }
 
+/// See [`AtomicFile::streaming_writer`].
+pub struct Writeback<'a> {
+    file: &'a mut File,
+    written: u64,
+    /// Writeback was asked for bytes before this offset.
+    started: u64,
+    flusher: Option<Flusher>,
+}
+
+/// The hinting thread and its queue of `(offset, len)` stretches.
+struct Flusher {
+    queue: Sender<(u64, u64)>,
+    thread: JoinHandle<()>,
+}
+
+/// How much is written before writeback of it is started.
+const WRITEBACK_STEP: u64 = 32 << 20;
+
+impl Write for Writeback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_STEP {
+            if let Some(flusher) = &self.flusher {
+                let _ = flusher
+                    .queue
+                    .send((self.started, self.written - self.started));
+            }
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for Writeback<'_> {
+    fn drop(&mut self) {
+        if let Some(Flusher { queue, thread }) = self.flusher.take() {
+            drop(queue);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts (does not wait for) writing `len` bytes at `offset` to disk. A
+/// hint only: failures are ignored, the final fsync reports real errors.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: sync_file_range only reads its integer arguments; the fd is
+    // open for as long as `file` is borrowed.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
 /// `None` or `-` means stdout.
 pub fn is_stdout(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
@@ -76,7 +173,7 @@ pub fn write_to<T>(
         Some(p) if !is_stdout(Some(p)) => {
             let mut out = AtomicFile::create(p)?;
             let value = {
-                let mut w = BufWriter::with_capacity(1 << 20, out.file());
+                let mut w = BufWriter::with_capacity(1 << 20, out.streaming_writer());
                 let v = f(&mut w)?;
                 w.flush()
                     .with_context(|| format!("writing {}", p.display()))?;

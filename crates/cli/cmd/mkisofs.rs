@@ -77,7 +77,7 @@ impl IsoOut {
         match self {
             IsoOut::Discard => Box::new(std::io::sink()),
             IsoOut::Stdout => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
-            IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.file())),
+            IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.streaming_writer())),
         }
     }
 
