@@ -206,3 +206,41 @@ pub fn write_jigdo(path: &Path, jigdo: &jigsmith_format::Jigdo) -> anyhow::Resul
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.iso");
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.file().write_all(b"half").unwrap();
+        assert!(!target.exists());
+        drop(file);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Crosses the writeback step several times with writes of odd sizes:
+    /// the hints must not change a byte.
+    #[test]
+    fn streaming_writer_keeps_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("big.iso");
+        let chunk: Vec<u8> = (0..999_983u32).map(|i| (i % 251) as u8).collect();
+        let rounds = (3 * WRITEBACK_STEP as usize) / chunk.len() + 2;
+        let mut file = AtomicFile::create(&target).unwrap();
+        {
+            let mut w = file.streaming_writer();
+            for _ in 0..rounds {
+                w.write_all(&chunk).unwrap();
+            }
+            w.flush().unwrap();
+        }
+        file.commit().unwrap();
+        let written = std::fs::read(&target).unwrap();
+        assert_eq!(written.len(), rounds * chunk.len());
+        assert!(written.chunks(chunk.len()).all(|c| c == chunk));
+    }
+}
