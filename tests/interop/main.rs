@@ -10,6 +10,7 @@
 mod checks;
 mod errors;
 mod fixture;
+mod hybrid_layout;
 mod mkisofs_jte;
 mod personalities;
 mod rebuild_genisoimage;
