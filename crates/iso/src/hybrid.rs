@@ -24,8 +24,6 @@ use crate::tree::{Kind, NodeId, Tree};
 
 /// 512-byte sectors per 2048-byte block.
 const SECTORS_PER_BLOCK: u64 = 4;
-/// Images with an isohybrid MBR are padded to whole "cylinders" of 64 heads x 32 sectors (1 MiB).
-pub(crate) const CYLINDER_BLOCKS: u64 = 64 * 32 / SECTORS_PER_BLOCK;
 /// Sectors of the system area: GPT entries and APM entries must fit below this.
 const SYSTEM_AREA_SECTORS: u64 = SYSTEM_AREA_BLOCKS as u64 * SECTORS_PER_BLOCK;
 const GPT_ENTRY_SIZE: usize = 128;
@@ -173,29 +171,104 @@ fn read_template(path: &Path) -> Result<[u8; 432]> {
     Ok(code)
 }
 
-/// CHS address of a 512-byte sector for 64 heads and 32 sectors per track; past 1023 cylinders
-/// the conventional "maximum" value.
-fn chs(lba: u64) -> [u8; 3] {
-    let c = lba / (64 * 32);
-    if c > 1023 {
-        return [0xfe, 0xff, 0xff];
-    }
-    let h = (lba / 32) % 64;
-    let s = lba % 32 + 1;
-    [
-        h as u8,
-        (s as u8) | (((c >> 2) & 0xc0) as u8),
-        (c & 0xff) as u8,
-    ]
+/// The MBR's idea of the disk: heads per cylinder and sectors per head (track).
+///
+/// CHS addresses are obsolete, but the isohybrid MBR boot code and some BIOSes still read them,
+/// and xorriso pads isohybrid images to whole cylinders. libisofs keeps 64 heads of 32 sectors
+/// (1 MiB cylinders) while the image fits in 1024 of those (1 GiB), and above that picks the fewest
+/// heads, of 32 sectors or else 63, that keep it within 1024 cylinders (so a DVD image does not
+/// end past the last cylinder 64/32 can address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    heads: u64,
+    sectors: u64,
 }
 
-fn mbr_entry(status: u8, ty: u8, start: u64, sectors: u64, real_chs: bool) -> [u8; 16] {
+impl Geometry {
+    const DEFAULT: Geometry = Geometry {
+        heads: 64,
+        sectors: 32,
+    };
+
+    /// libisofs' geometry for an image of `blocks` 2048-byte blocks (its size before cylinder
+    /// padding, which never changes the choice: padding stops at cylinder 1024).
+    pub(crate) fn for_image(blocks: u64) -> Geometry {
+        let sectors = blocks.saturating_mul(SECTORS_PER_BLOCK);
+        if Self::DEFAULT.cylinder_sectors() * 1024 >= sectors {
+            return Self::DEFAULT;
+        }
+        // try_sph(): the fewest heads for 1024 cylinders, so that a cylinder is whole blocks
+        let heads = |per_head: u64| {
+            let h = sectors.div_ceil(per_head * 1024);
+            match per_head % 4 {
+                0 => h,
+                2 => h + h % 2,
+                _ => h.div_ceil(4) * 4,
+            }
+        };
+        match (heads(32), heads(63)) {
+            (h, _) if h <= 255 => Geometry {
+                heads: h,
+                sectors: 32,
+            },
+            (_, h) => Geometry {
+                heads: h.min(255),
+                sectors: 63,
+            },
+        }
+    }
+
+    fn cylinder_sectors(self) -> u64 {
+        self.heads * self.sectors
+    }
+
+    /// The image size after isohybrid cylinder padding: unchanged when it cannot be aligned (more
+    /// than 1024 cylinders even with 255 heads of 63 sectors, or cylinders not of whole blocks).
+    pub(crate) fn cylinder_aligned(self, blocks: u64) -> u64 {
+        let cyl = self.cylinder_sectors();
+        if blocks.saturating_mul(SECTORS_PER_BLOCK) > cyl * 1024 || cyl % SECTORS_PER_BLOCK != 0 {
+            return blocks;
+        }
+        let cyl_blocks = cyl / SECTORS_PER_BLOCK;
+        blocks.div_ceil(cyl_blocks) * cyl_blocks
+    }
+
+    /// CHS address of a 512-byte sector; past cylinder 1023 the largest address, whose head
+    /// field libisofs writes as `saturated_head`.
+    fn chs(self, lba: u64, saturated_head: u64) -> [u8; 3] {
+        let (c, h, s) = match lba / self.cylinder_sectors() {
+            c if c >= 1024 => (1023, saturated_head, self.sectors),
+            c => (c, (lba / self.sectors) % self.heads, lba % self.sectors + 1),
+        };
+        [
+            u8::try_from(h).unwrap_or(u8::MAX),
+            u8::try_from(s).unwrap_or(u8::MAX) | (((c >> 2) & 0xc0) as u8),
+            (c & 0xff) as u8,
+        ]
+    }
+}
+
+/// How an MBR entry's CHS fields are filled.
+#[derive(Debug, Clone, Copy)]
+enum Chs {
+    /// `fe ff ff`, as libisofs writes for the boot image partitions.
+    Dummy,
+    /// The isohybrid MBR producer (isohybrid's `lba512chs`): past cylinder 1023 the head field is
+    /// the head count.
+    Isohybrid(Geometry),
+    /// The partition table adjusted to `-partition_offset`: past cylinder 1023 the head field is
+    /// the last head.
+    Offset(Geometry),
+}
+
+fn mbr_entry(status: u8, ty: u8, start: u64, sectors: u64, chs: Chs) -> [u8; 16] {
     let mut e = [0u8; 16];
     e[0] = status;
-    let (a, b) = if real_chs {
-        (chs(start), chs(start + sectors.max(1) - 1))
-    } else {
-        ([0xfe, 0xff, 0xff], [0xfe, 0xff, 0xff])
+    let last = start + sectors.max(1) - 1;
+    let (a, b) = match chs {
+        Chs::Dummy => ([0xfe, 0xff, 0xff], [0xfe, 0xff, 0xff]),
+        Chs::Isohybrid(g) => (g.chs(start, g.heads), g.chs(last, g.heads)),
+        Chs::Offset(g) => (g.chs(start, g.heads - 1), g.chs(last, g.heads - 1)),
     };
     e[1..4].copy_from_slice(&a);
     e[4] = ty;
@@ -391,6 +464,13 @@ pub(crate) fn system_area(
     check(opts, boot)?;
     let total_sectors = u64::from(layout.total_blocks) * SECTORS_PER_BLOCK;
     let offset = u64::from(opts.hybrid.partition_offset) * SECTORS_PER_BLOCK;
+    let geometry = Geometry::for_image(u64::from(layout.total_blocks));
+    // libisofs rewrites partition 1's CHS when it moves it to the partition offset
+    let chs = if offset == 0 {
+        Chs::Isohybrid(geometry)
+    } else {
+        Chs::Offset(geometry)
+    };
     let Some(template) = &opts.hybrid.mbr_template else {
         // -partition_offset alone: one partition from the offset to the end, nothing else
         let mut mbr = [0u8; 512];
@@ -399,7 +479,7 @@ pub(crate) fn system_area(
             0xcd,
             offset,
             total_sectors.saturating_sub(offset),
-            true,
+            chs,
         ));
         mbr[510] = 0x55;
         mbr[511] = 0xaa;
@@ -442,10 +522,16 @@ pub(crate) fn system_area(
         ty,
         offset,
         total_sectors.saturating_sub(offset),
-        true,
+        chs,
     ));
     if let (true, Some((lba, size))) = (gpt, efi) {
-        let entry = mbr_entry(0, 0xef, lba * SECTORS_PER_BLOCK, size.div_ceil(512), false);
+        let entry = mbr_entry(
+            0,
+            0xef,
+            lba * SECTORS_PER_BLOCK,
+            size.div_ceil(512),
+            Chs::Dummy,
+        );
         mbr[462..478].copy_from_slice(&entry);
     }
     mbr[510] = 0x55;
@@ -502,10 +588,12 @@ mod tests {
 
     #[test]
     fn chs_matches_xorriso() {
-        assert_eq!(chs(0), [0, 1, 0]);
-        assert_eq!(chs(4095), [0x3f, 0x20, 0x01]);
-        assert_eq!(chs(1 << 40), [0xfe, 0xff, 0xff]);
-        let e = mbr_entry(0x80, 0, 0, 4096, true);
+        let g = Geometry::DEFAULT;
+        assert_eq!(g.chs(0, 64), [0, 1, 0]);
+        assert_eq!(g.chs(4095, 64), [0x3f, 0x20, 0x01]);
+        assert_eq!(g.chs(1 << 40, 64), [64, 0xe0, 0xff]);
+        assert_eq!(g.chs(1 << 40, 63), [63, 0xe0, 0xff]);
+        let e = mbr_entry(0x80, 0, 0, 4096, Chs::Isohybrid(g));
         assert_eq!(
             e,
             [0x80, 0, 1, 0, 0, 0x3f, 0x20, 1, 0, 0, 0, 0, 0, 0x10, 0, 0]
@@ -513,9 +601,53 @@ mod tests {
     }
 
     #[test]
+    fn geometry_like_libisofs() {
+        // up to 1 GiB: 64/32 and 1 MiB cylinders
+        assert_eq!(Geometry::for_image(1536), Geometry::DEFAULT);
+        assert_eq!(Geometry::for_image(512 * 1024), Geometry::DEFAULT);
+        assert_eq!(Geometry::DEFAULT.cylinder_aligned(1190), 1536);
+        // xorriso on a 1.3 GB tree: "Automatically adjusted MBR geometry to 1019/78/32",
+        // 635705 blocks padded by 151 to 635856
+        let g = Geometry::for_image(635_705);
+        assert_eq!(
+            g,
+            Geometry {
+                heads: 78,
+                sectors: 32
+            }
+        );
+        assert_eq!(g.cylinder_aligned(635_705), 635_856);
+        // a 4.4 GB DVD: 32 sectors would need 263 heads, so 63 sectors and heads rounded up to
+        // a multiple of 4 (whole blocks per cylinder)
+        let dvd = Geometry::for_image(2_150_000);
+        assert_eq!(
+            dvd,
+            Geometry {
+                heads: 136,
+                sectors: 63
+            }
+        );
+        assert_eq!(dvd.cylinder_aligned(2_150_000) % (136 * 63 / 4), 0);
+        // past 255 heads of 63 sectors (8.4 GB) nothing can be aligned
+        let huge = Geometry::for_image(5_000_000);
+        assert_eq!(
+            huge,
+            Geometry {
+                heads: 255,
+                sectors: 63
+            }
+        );
+        assert_eq!(huge.cylinder_aligned(5_000_000), 5_000_000);
+        let e = mbr_entry(0x80, 0, 0, 20_000_000, Chs::Isohybrid(huge));
+        assert_eq!(&e[5..8], &[255, 63 | 0xc0, 0xff]);
+        let e = mbr_entry(0x80, 0, 64, 20_000_000, Chs::Offset(huge));
+        assert_eq!(&e[5..8], &[254, 63 | 0xc0, 0xff]);
+    }
+
+    #[test]
     fn partition_offset_mbr_entry_matches_xorriso() {
         // xorriso -as mkisofs -partition_offset 16 on a 1077-block image
-        let e = mbr_entry(0, 0xcd, 64, 1077 * 4 - 64, true);
+        let e = mbr_entry(0, 0xcd, 64, 1077 * 4 - 64, Chs::Offset(Geometry::DEFAULT));
         assert_eq!(
             e,
             [0, 2, 1, 0, 0xcd, 6, 0x14, 2, 0x40, 0, 0, 0, 0x94, 0x10, 0, 0]

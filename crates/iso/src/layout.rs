@@ -355,12 +355,10 @@ impl Layout {
         })
     }
 
-    /// Adds `tail` blocks after the padding (the backup GPT) and pads the image to a multiple of
-    /// `align` blocks (isohybrid cylinder alignment), as libisofs sizes it: the alignment padding
-    /// goes between the `-pad` blocks and the tail, which stays the last thing in the image.
-    pub(crate) fn align_end(&mut self, align: u64, tail: u64) -> Result<()> {
-        let total = u64::from(self.total_blocks) + tail;
-        let total = total.div_ceil(align.max(1)) * align.max(1);
+    /// Grows the image to `total` blocks (hybrid tail and cylinder padding after the `-pad`
+    /// blocks); never shrinks it.
+    pub(crate) fn set_total_blocks(&mut self, total: u64) -> Result<()> {
+        let total = total.max(u64::from(self.total_blocks));
         self.total_blocks =
             u32::try_from(total).map_err(|_| Error::ImageTooLarge { blocks: total })?;
         Ok(())

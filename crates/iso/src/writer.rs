@@ -88,10 +88,12 @@ impl IsoWriter {
         }
         hybrid::check(opts, boot.as_ref())?;
         let mut layout = Layout::compute(&tree, opts, boot.is_some())?;
-        // isohybrid images end on a cylinder boundary; -partition_offset alone does not align
+        // isohybrid images end on a cylinder boundary; -partition_offset alone does not align.
+        // libisofs pads between the -pad blocks and the backup GPT, which stays at the very end.
         if opts.hybrid.mbr_template.is_some() {
-            let tail = hybrid::tail_blocks(opts, boot.as_ref())?;
-            layout.align_end(hybrid::CYLINDER_BLOCKS, tail)?;
+            let blocks = u64::from(layout.total_blocks) + hybrid::tail_blocks(opts, boot.as_ref())?;
+            let geometry = hybrid::Geometry::for_image(blocks);
+            layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
