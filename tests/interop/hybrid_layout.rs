@@ -5,7 +5,7 @@
 //! `-report_el_torito`/`-report_system_area` reports must agree except for block
 //! addresses (the two writers place files differently), their system areas must agree
 //! byte for byte outside those address fields, and the partition must read like the
-//! whole image.
+//! whole image. JTE output of hybrid images must rebuild them bit for bit.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -671,4 +671,70 @@ fn large_image_geometry_like_xorriso() {
     let rep = report(&ours, true);
     assert!(rep.iter().any(|l| l == "MBR heads per cyl : 78"), "{rep:?}");
     assert_same_system_area(&ours, &theirs);
+}
+
+/// The partition's second trees are metadata only: with `-partition_offset` and every
+/// hybrid option, JTE still lists each matched file once and jigit-mkimage and jigsmith
+/// make-image rebuild the image bit for bit.
+#[test]
+fn partition_offset_with_jte_rebuilds() {
+    require!("jigit-mkimage", "xorriso");
+    require_isolinux!();
+    let work = temp_dir();
+    let root = work
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("canonicalize: {e}"));
+    let tree = root.join("cd");
+    boot_tree(&tree, 705);
+    let list = root.join("checksums.list");
+    let mut cmd = jigsmith(["checksum-list"]);
+    cmd.arg(tree.join("pool"));
+    write(&list, cmd.ok().stdout);
+    let (iso, jigdo, template) = (
+        root.join("img.iso"),
+        root.join("img.jigdo"),
+        root.join("img.template"),
+    );
+    let map = format!("Deb={}/", p(&tree));
+    let mut cmd = jigsmith(["mkisofs", "-quiet", "-r", "-J", "-V", "JTE"]);
+    cmd.args(["-isohybrid-mbr", ISOHDPFX])
+        .args(BIOS)
+        .args(EFI)
+        .args([
+            "-isohybrid-gpt-basdat",
+            "-isohybrid-apm-hfsplus",
+            "-partition_offset",
+            "16",
+            "-md5-list",
+        ])
+        .arg(&list)
+        .arg("-jigdo-jigdo")
+        .arg(&jigdo)
+        .arg("-jigdo-template")
+        .arg(&template)
+        .args(["-jigdo-map", &map]);
+    mkisofs(cmd, &[], &iso, &tree).ok();
+    let rep = report(&iso, true);
+    assert!(rep.iter().any(|l| l == "Partition offset : 16"), "{rep:?}");
+    let text = String::from_utf8_lossy(&read(&jigdo)).into_owned();
+    for deb in ["hello_2.10_amd64.deb", "big_1.0_all.deb"] {
+        assert_eq!(
+            text.matches(deb).count(),
+            1,
+            "{deb} once in [Parts]:\n{text}"
+        );
+    }
+    let rebuild = Rebuild {
+        jigdo: Some(jigdo.clone()),
+        template,
+        maps: vec![format!("Deb={}", p(&tree))],
+        lists: Vec::new(),
+        sha256: false,
+        expected: iso,
+    };
+    let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
+    rebuild.jigit_args(&mut jigit);
+    rebuild.assert_to_file(jigit, "-o");
+    rebuild.assert_rebuilds();
 }
