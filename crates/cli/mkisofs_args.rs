@@ -344,15 +344,26 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             }
             "-isohybrid-mbr" => o.hybrid.mbr_template = Some(PathBuf::from(value(&mut it)?)),
             "-isohybrid-gpt-basdat" => o.hybrid.gpt_basdat = true,
-            "-isohybrid-apm-hfsplus" => o.hybrid.apm_hfsplus = true,
+            // like -no-emul-boot, it belongs to the boot image being defined (xorriso marks
+            // the -b image with it if it comes before -eltorito-alt-boot)
+            "-isohybrid-apm-hfsplus" => {
+                current.get_or_insert_with(BootEntry::default).apm_hfsplus = true
+            }
             "-partition_offset" => {
                 let v = string(&mut it)?;
-                o.hybrid.partition_offset =
-                    u32::try_from(number(&v)?).map_err(|_| ArgError::BadValue {
+                let n = u32::try_from(number(&v)?).map_err(|_| ArgError::BadValue {
+                    option: text.into(),
+                    value: v.clone(),
+                    reason: "too large",
+                })?;
+                if (1..16).contains(&n) {
+                    return Err(ArgError::BadValue {
                         option: text.into(),
                         value: v,
-                        reason: "too large",
-                    })?;
+                        reason: "must be 0 or at least 16 (2048-byte blocks)",
+                    });
+                }
+                o.hybrid.partition_offset = n;
             }
             "-jigdo-jigdo" => a.jigdo_jigdo = Some(PathBuf::from(value(&mut it)?)),
             "-jigdo-template" => a.jigdo_template = Some(PathBuf::from(value(&mut it)?)),
@@ -427,7 +438,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     if let Some(e) = current.take() {
         if e.image_path.is_empty() {
             return Err(ArgError::MisplacedBootOption(
-                "-no-emul-boot/-boot-load-size/-boot-info-table".into(),
+                "-no-emul-boot/-boot-load-size/-boot-info-table/-isohybrid-apm-hfsplus".into(),
             ));
         }
         entries.push(e);
@@ -518,7 +529,8 @@ mod tests {
             [("Debian".to_string(), "/mirror/debian/".to_string())]
         );
         assert_eq!(o.hybrid.mbr_template, Some(PathBuf::from("isohdpfx.bin")));
-        assert!(o.hybrid.gpt_basdat && o.hybrid.apm_hfsplus);
+        assert!(o.hybrid.gpt_basdat);
+        assert_eq!(o.hybrid.partition_offset, 0);
         let et = o.el_torito.as_ref().unwrap();
         assert_eq!(et.catalog_path.as_deref(), Some("isolinux/boot.cat"));
         assert_eq!(
@@ -531,11 +543,13 @@ mod tests {
                     load_size: Some(4),
                     boot_info_table: true,
                     load_segment: 0,
+                    apm_hfsplus: false,
                 },
                 BootEntry {
                     image_path: "boot/grub/efi.img".into(),
                     platform: Platform::Efi,
                     no_emulation: true,
+                    apm_hfsplus: true,
                     ..BootEntry::default()
                 },
             ]
@@ -586,6 +600,61 @@ mod tests {
             (vec!["p".to_string()], vec!["q".to_string()])
         );
         assert_eq!(b.checksum_list, Some(PathBuf::from("l")));
+    }
+
+    #[test]
+    fn hybrid_options() {
+        let a = parse(&["-partition_offset", "16"]).unwrap();
+        assert_eq!(a.options.hybrid.partition_offset, 16);
+        assert_eq!(
+            parse(&["-partition_offset", "0"])
+                .unwrap()
+                .options
+                .hybrid
+                .partition_offset,
+            0
+        );
+        assert!(matches!(
+            parse(&["-partition_offset", "8"]),
+            Err(ArgError::BadValue { .. })
+        ));
+        // -isohybrid-apm-hfsplus marks the boot image being defined, as in xorriso
+        let flags = |args: &[&str]| -> Vec<bool> {
+            parse(args)
+                .unwrap()
+                .options
+                .el_torito
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| e.apm_hfsplus)
+                .collect()
+        };
+        let bios_efi = |apm_at: usize| {
+            let mut v = vec![
+                "-b",
+                "i.bin",
+                "-no-emul-boot",
+                "-eltorito-alt-boot",
+                "-e",
+                "e.img",
+                "-no-emul-boot",
+            ];
+            v.insert(apm_at, "-isohybrid-apm-hfsplus");
+            v
+        };
+        assert_eq!(flags(&bios_efi(0)), [true, false], "before -b");
+        assert_eq!(flags(&bios_efi(3)), [true, false], "after -b");
+        assert_eq!(
+            flags(&bios_efi(4)),
+            [false, true],
+            "after -eltorito-alt-boot"
+        );
+        assert_eq!(flags(&bios_efi(7)), [false, true], "after -e");
+        assert!(matches!(
+            parse(&["-isohybrid-apm-hfsplus"]),
+            Err(ArgError::MisplacedBootOption(_))
+        ));
     }
 
     #[test]

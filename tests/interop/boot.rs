@@ -82,6 +82,19 @@ const EFI_GPT: [&str; 5] = [
     "-isohybrid-gpt-basdat",
 ];
 
+/// The rest of debian-cd's hybrid set (the Apple Partition Map entry for the EFI image),
+/// plus a partition offset as used by images that must be mountable from partition 1.
+const APM_OFFSET: [&str; 8] = [
+    "-eltorito-alt-boot",
+    "-e",
+    "boot/grub/efi.img",
+    "-no-emul-boot",
+    "-isohybrid-gpt-basdat",
+    "-isohybrid-apm-hfsplus",
+    "-partition_offset",
+    "16",
+];
+
 /// Whether xorriso, ISOLINUX and syslinux's modules are installed (and, with `qemu`,
 /// qemu); prints a skip line for each one that is not.
 fn have_boot_tools(qemu: bool) -> bool {
@@ -349,6 +362,19 @@ fn isolinux_with_efi_and_gpt_boots_as_cd_and_as_hard_disk() {
     assert_boots(&images, Medium::HardDisk);
 }
 
+/// With the Apple Partition Map and the ISO tree again at partition 1 (block 16), the
+/// image still boots ISOLINUX both ways.
+#[test]
+fn isolinux_with_apm_and_partition_offset_boots_as_cd_and_as_hard_disk() {
+    if !have_boot_tools(true) {
+        return;
+    }
+    let tree = boot_tree(804);
+    let images = images(&tree, &APM_OFFSET);
+    assert_boots(&images, Medium::Cd);
+    assert_boots(&images, Medium::HardDisk);
+}
+
 /// `xorriso -indev ISO -report_el_torito plain -report_system_area plain`, normalised.
 fn report(iso: &Path) -> Vec<String> {
     let out = tool("xorriso", ["-indev"]).arg(iso).args(REPORT_ARGS).ok();
@@ -368,6 +394,10 @@ fn boot_catalog_and_partition_tables_like_xorriso() {
         (
             &EFI_GPT,
             "System area summary : MBR isohybrid cyl-align-on GPT",
+        ),
+        (
+            &APM_OFFSET,
+            "System area summary : MBR isohybrid cyl-align-on GPT APM",
         ),
     ] {
         let images = images(&tree, extra);

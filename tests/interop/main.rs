@@ -11,6 +11,7 @@ mod boot;
 mod checks;
 mod errors;
 mod fixture;
+mod hybrid_layout;
 mod mkisofs_jte;
 mod personalities;
 mod rebuild_genisoimage;

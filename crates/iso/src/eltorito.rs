@@ -80,15 +80,13 @@ impl BootPlan {
             .any(|(e, n)| *n == node && e.boot_info_table)
     }
 
-    /// The 512-byte sector count of an entry, as mkisofs/xorriso default it.
+    /// The 512-byte sector count of an entry, as xorriso defaults it: the image's whole 2048-byte
+    /// blocks, for BIOS and EFI alike (a 5000-byte image loads 12 sectors).
     fn load_size(entry: &BootEntry, size: u64) -> u16 {
         if let Some(n) = entry.load_size {
             return n;
         }
-        let sectors = match entry.platform {
-            Platform::X86 => size.div_ceil(BLOCK) * 4,
-            Platform::Efi => size.div_ceil(512),
-        };
+        let sectors = size.div_ceil(BLOCK) * 4;
         u16::try_from(sectors).unwrap_or(u16::MAX)
     }
 
@@ -213,6 +211,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(BootPlan::load_size(&efi, 8192), 16);
+        assert_eq!(
+            BootPlan::load_size(&efi, 5000),
+            12,
+            "xorriso rounds EFI to blocks too"
+        );
+        assert_eq!(BootPlan::load_size(&efi, 1_000_001), 1956);
         assert_eq!(BootPlan::load_size(&efi, 1 << 30), u16::MAX);
         let fixed = BootEntry {
             load_size: Some(4),

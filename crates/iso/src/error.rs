@@ -114,6 +114,13 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A `-partition_offset` of 1 to 15 blocks: the partition's volume descriptors would overlap
+    /// the image's (xorriso refuses it too).
+    #[error("-partition_offset {blocks}: must be 0 or at least 16")]
+    BadPartitionOffset {
+        /// The offset given, in 2048-byte blocks.
+        blocks: u32,
+    },
     /// A feature that is recognised but not implemented.
     #[error("{feature} is not supported yet")]
     Unsupported {

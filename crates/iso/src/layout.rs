@@ -1,6 +1,13 @@
 //! Assigning blocks: volume descriptors, path tables, directories, Continuation Areas, boot catalog
-//! and file data, in that order (the order libisofs uses too), and serialising the directory
-//! structures once every address is known.
+//! and file data, in that order, and serialising the directory structures once every address is
+//! known.
+//!
+//! With `-partition_offset N` the image carries a second copy of the directory structures for the
+//! partition that starts at block N (libisofs' layout): after the first volume descriptor set come
+//! zeros up to block N+16, a second descriptor set there (primary, Joliet, terminator; no El Torito
+//! record, as xorriso), the first path tables and directories, then the second ones, then the
+//! catalog and the file data both trees share. Every address in the second copy counts from block
+//! N ([`View::bias`]), so the partition is an ISO 9660 filesystem of its own.
 
 use std::collections::HashMap;
 
@@ -60,6 +67,27 @@ pub(crate) struct View {
     pub path_table_size: u32,
     pub l_table_lba: u32,
     pub m_table_lba: u32,
+    /// Subtracted from every address this view records: 0 for the trees read from the start of
+    /// the image, the partition offset for the copies read from the partition.
+    pub bias: u32,
+}
+
+impl View {
+    /// An image block as this view's readers count it.
+    pub(crate) fn rel(&self, lba: u32) -> u32 {
+        lba.saturating_sub(self.bias)
+    }
+}
+
+/// The second set of directory structures of a `-partition_offset` image.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    /// Block of its primary volume descriptor (`offset + 16`).
+    pub vd_lba: u32,
+    /// The ISO 9660/Rock Ridge tree, addresses relative to the partition start.
+    pub iso: View,
+    /// The Joliet tree, addresses relative to the partition start.
+    pub joliet: Option<View>,
 }
 
 /// The data extent of a file node (shared by hard links with `cache_inodes`).
@@ -81,12 +109,12 @@ pub(crate) struct DataItem {
 pub(crate) struct Layout {
     pub iso: View,
     pub joliet: Option<View>,
+    /// The partition's own trees (`-partition_offset`).
+    pub partition: Option<Partition>,
     pub boot_record_lba: Option<u32>,
     pub catalog_lba: Option<u32>,
     pub data: Vec<DataItem>,
     extents: HashMap<NodeId, Extent>,
-    /// End of the data (blocks), before padding.
-    pub data_end: u32,
     /// Total blocks including padding.
     pub total_blocks: u32,
 }
@@ -128,6 +156,48 @@ fn sorted_children(tree: &Tree, id: NodeId) -> Vec<NodeId> {
         na.cmp(nb)
     });
     c
+}
+
+/// Hands out consecutive blocks.
+struct Alloc {
+    lba: u64,
+}
+
+impl Alloc {
+    /// The next `blocks` blocks; addresses past `u32` saturate and are caught by the final size
+    /// check.
+    fn next(&mut self, blocks: u64) -> u32 {
+        let at = self.lba;
+        self.lba = self.lba.saturating_add(blocks);
+        u32::try_from(at).unwrap_or(u32::MAX)
+    }
+
+    /// Leaves a gap up to block `at` (if not past it yet) and returns `at`.
+    fn skip_to(&mut self, at: u64) -> u32 {
+        self.lba = self.lba.max(at);
+        self.next(0)
+    }
+
+    /// Path tables then directories (each followed by its Continuation Areas) of one or two
+    /// namespaces, in the order the writer emits them.
+    fn structures(&mut self, iso: &mut View, joliet: Option<&mut View>) {
+        let pt_blocks = |v: &View| u64::from(v.path_table_size).div_ceil(BLOCK).max(1);
+        iso.l_table_lba = self.next(pt_blocks(iso));
+        iso.m_table_lba = self.next(pt_blocks(iso));
+        let mut joliet = joliet;
+        if let Some(j) = joliet.as_deref_mut() {
+            j.l_table_lba = self.next(pt_blocks(j));
+            j.m_table_lba = self.next(pt_blocks(j));
+        }
+        for d in &mut iso.dirs {
+            d.lba = self.next(d.size / BLOCK + d.ce_blocks);
+        }
+        if let Some(j) = joliet {
+            for d in &mut j.dirs {
+                d.lba = self.next(d.size / BLOCK + d.ce_blocks);
+            }
+        }
+    }
 }
 
 impl Layout {
@@ -198,30 +268,36 @@ impl Layout {
             None
         };
 
-        let mut lba: u64 = u64::from(SYSTEM_AREA_BLOCKS) + 1;
-        let mut next = |blocks: u64| {
-            let at = lba;
-            lba += blocks;
-            u32::try_from(at).unwrap_or(u32::MAX)
+        let mut alloc = Alloc {
+            lba: u64::from(SYSTEM_AREA_BLOCKS) + 1,
         };
-        let boot_record_lba = has_boot.then(|| next(1));
+        let boot_record_lba = has_boot.then(|| alloc.next(1));
         // Joliet SVD and terminator: their addresses follow from the write order
-        next(u64::from(joliet.is_some()) + 1);
-        let pt_blocks = |v: &View| u64::from(v.path_table_size).div_ceil(BLOCK).max(1);
-        iso.l_table_lba = next(pt_blocks(&iso));
-        iso.m_table_lba = next(pt_blocks(&iso));
-        if let Some(j) = joliet.as_mut() {
-            j.l_table_lba = next(pt_blocks(j));
-            j.m_table_lba = next(pt_blocks(j));
-        }
-        for d in &mut iso.dirs {
-            d.lba = next(d.size / BLOCK + d.ce_blocks);
-        }
-        if let Some(j) = joliet.as_mut() {
-            for d in &mut j.dirs {
-                d.lba = next(d.size / BLOCK + d.ce_blocks);
+        let descriptors = u64::from(joliet.is_some()) + 1;
+        alloc.next(descriptors);
+        let mut partition = match opts.hybrid.partition_offset {
+            0 => None,
+            offset => {
+                // The image's descriptors take blocks 16..=19 at most, below the partition's
+                // at offset + 16 >= 32 (offsets of 1..=15 are refused when planning).
+                let vd_lba = alloc.skip_to(u64::from(offset) + 16);
+                alloc.next(1 + descriptors);
+                let with_bias = |v: &View| View {
+                    bias: offset,
+                    ..v.clone()
+                };
+                Some(Partition {
+                    vd_lba,
+                    iso: with_bias(&iso),
+                    joliet: joliet.as_ref().map(with_bias),
+                })
             }
+        };
+        alloc.structures(&mut iso, joliet.as_mut());
+        if let Some(p) = partition.as_mut() {
+            alloc.structures(&mut p.iso, p.joliet.as_mut());
         }
+        let mut next = |blocks: u64| alloc.next(blocks);
         let catalog_lba = has_boot.then(|| next(1));
         let mut extents = HashMap::new();
         let mut data = Vec::new();
@@ -262,7 +338,7 @@ impl Layout {
             };
             extents.insert(id, extent);
         }
-        let data_end = lba;
+        let data_end = alloc.lba;
         let total = data_end + u64::from(opts.pad_blocks);
         if total > u64::from(u32::MAX) {
             return Err(Error::ImageTooLarge { blocks: total });
@@ -270,20 +346,19 @@ impl Layout {
         Ok(Layout {
             iso,
             joliet,
+            partition,
             boot_record_lba,
             catalog_lba,
             data,
             extents,
-            data_end: u32::try_from(data_end).unwrap_or(u32::MAX),
             total_blocks: u32::try_from(total).unwrap_or(u32::MAX),
         })
     }
 
-    /// Pads the image to a multiple of `align` blocks with at least `min_pad` blocks after the data
-    /// (isohybrid cylinder alignment and room for the backup GPT).
-    pub(crate) fn align_end(&mut self, align: u64, min_pad: u64) -> Result<()> {
-        let total = u64::from(self.total_blocks).max(u64::from(self.data_end) + min_pad);
-        let total = total.div_ceil(align) * align;
+    /// Grows the image to `total` blocks (hybrid tail and cylinder padding after the `-pad`
+    /// blocks); never shrinks it.
+    pub(crate) fn set_total_blocks(&mut self, total: u64) -> Result<()> {
+        let total = total.max(u64::from(self.total_blocks));
         self.total_blocks =
             u32::try_from(total).map_err(|_| Error::ImageTooLarge { blocks: total })?;
         Ok(())
@@ -296,23 +371,23 @@ impl Layout {
 
     fn resolve(&self, view: &View, t: Target) -> (u32, u32) {
         match t {
-            Target::Dir(i) => view
-                .dirs
-                .get(i)
-                .map_or((0, 0), |d| (d.lba, u32::try_from(d.size).unwrap_or(0))),
+            Target::Dir(i) => view.dirs.get(i).map_or((0, 0), |d| {
+                (view.rel(d.lba), u32::try_from(d.size).unwrap_or(0))
+            }),
             Target::File { node, section } => match self.extent(node) {
                 Some(e) if e.size > 0 => {
                     let start = section * MAX_SECTION;
                     let len = (e.size - start.min(e.size)).min(MAX_SECTION);
                     let lba = u64::from(e.lba) + start / BLOCK;
                     (
-                        u32::try_from(lba).unwrap_or(u32::MAX),
+                        view.rel(u32::try_from(lba).unwrap_or(u32::MAX)),
                         u32::try_from(len).unwrap_or(u32::MAX),
                     )
                 }
+                // empty files have no extent: 0 in both trees
                 _ => (0, 0),
             },
-            Target::Catalog => (self.catalog_lba.unwrap_or(0), BLOCK as u32),
+            Target::Catalog => (view.rel(self.catalog_lba.unwrap_or(0)), BLOCK as u32),
             Target::Empty => (0, 0),
         }
     }
@@ -323,7 +398,7 @@ impl Layout {
         if let Some(root) = view.dirs.first() {
             let date = root.records.first().map_or([0; 7], |r| r.date);
             DirRecord {
-                extent: root.lba,
+                extent: view.rel(root.lba),
                 size: u32::try_from(root.size).unwrap_or(0),
                 date,
                 flags: FLAG_DIR,
@@ -337,7 +412,8 @@ impl Layout {
 
     /// The serialised extent of one directory followed by its Continuation Areas.
     pub(crate) fn directory_bytes(&self, view: &View, dir: &ViewDir) -> Vec<u8> {
-        let ce_lba = u32::try_from(u64::from(dir.lba) + dir.size / BLOCK).unwrap_or(u32::MAX);
+        let ce_lba =
+            view.rel(u32::try_from(u64::from(dir.lba) + dir.size / BLOCK).unwrap_or(u32::MAX));
         let mut out = Vec::with_capacity(usize::try_from(dir.size).unwrap_or(0));
         for r in &dir.records {
             let su = r.susp.field(ce_lba);
@@ -380,11 +456,12 @@ impl Layout {
             out.push(u8::try_from(d.ident.len()).unwrap_or(0));
             out.push(0);
             let parent = u16::try_from(d.parent + 1).unwrap_or(u16::MAX);
+            let lba = view.rel(d.lba);
             if big_endian {
-                out.extend_from_slice(&d.lba.to_be_bytes());
+                out.extend_from_slice(&lba.to_be_bytes());
                 out.extend_from_slice(&parent.to_be_bytes());
             } else {
-                out.extend_from_slice(&d.lba.to_le_bytes());
+                out.extend_from_slice(&lba.to_le_bytes());
                 out.extend_from_slice(&parent.to_le_bytes());
             }
             out.extend_from_slice(&d.ident);
@@ -561,6 +638,7 @@ fn build_view(ctx: &Ctx<'_>, joliet: bool) -> Result<View> {
         path_table_size: u32::try_from(path_table_size).unwrap_or(u32::MAX),
         l_table_lba: 0,
         m_table_lba: 0,
+        bias: 0,
     })
 }
 
@@ -700,8 +778,7 @@ mod tests {
         assert_eq!(l.data.len(), 2);
         assert_eq!(l.data.iter().map(|d| d.extent.size).sum::<u64>(), 3000);
         let file = l.data.iter().find(|d| d.extent.size == 3000).unwrap();
-        assert_eq!(l.data_end, file.extent.lba + 2);
-        assert_eq!(l.total_blocks, l.data_end + 150);
+        assert_eq!(l.total_blocks, file.extent.lba + 2 + 150);
         let pt = l.path_table(&l.iso, false);
         assert_eq!(&pt[..10], &[1, 0, 23, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(
@@ -713,5 +790,61 @@ mod tests {
         assert_eq!(dir.len(), 4096);
         assert_eq!(&dir[2048..2050], b"ER");
         assert_eq!(&dir[2..6], &23u32.to_le_bytes());
+        assert!(l.partition.is_none());
+    }
+
+    #[test]
+    fn partition_trees_count_from_the_offset() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a")).unwrap();
+        std::fs::write(d.path().join("a/f"), vec![7u8; 3000]).unwrap();
+        let mut opts = IsoOptions::builder().joliet(Joliet::On).build();
+        opts.hybrid.partition_offset = 16;
+        let tree = Tree::build(&[PathSpec::new(d.path())], &opts, 0).unwrap();
+        let l = Layout::compute(&tree, &opts, false).unwrap();
+        let p = l.partition.as_ref().unwrap();
+        // descriptors: 16 PVD, 17 SVD, 18 terminator; 32.. the partition's
+        assert_eq!(p.vd_lba, 32);
+        assert_eq!((p.iso.bias, l.iso.bias), (16, 0));
+        // the first trees follow the partition's descriptors, the partition's trees follow them
+        assert_eq!(l.iso.l_table_lba, 35);
+        let first_end = l.joliet.as_ref().unwrap().dirs.last().unwrap().lba + 1;
+        assert_eq!(p.iso.l_table_lba, first_end);
+        let file = l.data.iter().find(|d| d.extent.size == 3000).unwrap();
+        assert!(file.extent.lba > p.joliet.as_ref().unwrap().dirs.last().unwrap().lba);
+
+        // path table and records of the copy: every address minus 16, same structure
+        let pt = l.path_table(&p.iso, false);
+        assert_eq!(&pt[2..6], &(p.iso.dirs[0].lba - 16).to_le_bytes());
+        let root = l.directory_bytes(&p.iso, &p.iso.dirs[0]);
+        let root0 = l.directory_bytes(&l.iso, &l.iso.dirs[0]);
+        assert_eq!(root.len(), root0.len());
+        assert_eq!(&root[2..6], &(p.iso.dirs[0].lba - 16).to_le_bytes());
+        let sub = l.directory_bytes(&p.iso, &p.iso.dirs[1]);
+        let rec = |dir: &[u8], name: &[u8]| -> u32 {
+            let mut at = 0;
+            while dir[at] != 0 {
+                let len = dir[at] as usize;
+                let id_len = dir[at + 32] as usize;
+                if &dir[at + 33..at + 33 + id_len] == name {
+                    return u32::from_le_bytes(dir[at + 2..at + 6].try_into().unwrap());
+                }
+                at += len;
+            }
+            panic!("no record {name:?}");
+        };
+        assert_eq!(rec(&sub, b"F.;1"), file.extent.lba - 16);
+        let sub0 = l.directory_bytes(&l.iso, &l.iso.dirs[1]);
+        assert_eq!(rec(&sub0, b"F.;1"), file.extent.lba);
+        // the root's Continuation Area (the ER entry) is found relative to the partition too
+        let ce = root.windows(2).position(|w| w == b"CE").unwrap();
+        let ce_lba = u32::from_le_bytes(root[ce + 4..ce + 8].try_into().unwrap());
+        assert_eq!(ce_lba, p.iso.dirs[0].lba + 1 - 16);
+        assert_eq!(&root[2048..2050], b"ER");
+        let jroot = l.root_record(p.joliet.as_ref().unwrap());
+        assert_eq!(
+            &jroot[2..6],
+            &(p.joliet.as_ref().unwrap().dirs[0].lba - 16).to_le_bytes()
+        );
     }
 }

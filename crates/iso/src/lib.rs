@@ -25,6 +25,12 @@
 //!
 //! Deep directories (more than 8 levels) are recorded in place, not relocated (xorriso's and
 //! mkisofs `-D` behaviour); all common readers accept them.
+//!
+//! Hybrid layouts follow xorriso's: an isohybrid MBR, a GPT and an Apple Partition Map in the
+//! system area ([`Hybrid`], [`BootEntry::apm_hfsplus`]); with `-partition_offset` the directory
+//! structures are written a second time with addresses relative to the partition, so the
+//! partition mounts on its own. Either way only metadata is added: every file's data is written
+//! (and announced to the [`ImageSink`]) once.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(

@@ -61,6 +61,13 @@ pub struct BootEntry {
     pub boot_info_table: bool,
     /// Load segment (0 means the BIOS default 0x7C0).
     pub load_segment: u16,
+    /// `-isohybrid-apm-hfsplus` given while this entry was the one being defined (after its
+    /// `-b`/`-e`, or before it when no image was pending): with [`Hybrid::mbr_template`], the
+    /// image is listed as an `Apple_HFS` partition named `EFI` in an Apple Partition Map, which is
+    /// how x86 Macs find the EFI boot image on a USB stick. xorriso marks the image the option
+    /// belongs to, not always the `-e` one, so the flag lives here rather than in [`Hybrid`].
+    /// Only the partition map is written: like xorriso for this option, no HFS+ filesystem.
+    pub apm_hfsplus: bool,
 }
 
 /// El Torito boot options.
@@ -73,16 +80,18 @@ pub struct ElTorito {
     pub entries: Vec<BootEntry>,
 }
 
-/// Hybrid (USB stick) boot options: MBR and GPT in the 32 KiB system area.
+/// Hybrid (USB stick) boot options: MBR, GPT and Apple Partition Map in the 32 KiB system area.
+/// Which boot images the Apple Partition Map lists is set per entry ([`BootEntry::apm_hfsplus`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hybrid {
     /// `-isohybrid-mbr FILE`: the first 432 bytes of FILE are the MBR boot code.
     pub mbr_template: Option<PathBuf>,
-    /// `-isohybrid-gpt-basdat`: add a GPT with the EFI boot image as a partition.
+    /// `-isohybrid-gpt-basdat`: add a GPT with the (first) EFI boot image as a partition.
     pub gpt_basdat: bool,
-    /// `-isohybrid-apm-hfsplus`: refused for now.
-    pub apm_hfsplus: bool,
-    /// `-partition_offset N`: first partition starts at 2048-byte block N (0 or >= 16).
+    /// `-partition_offset N`: 0, or the 2048-byte block (at least 16) where MBR partition 1
+    /// starts. The image then holds a second superblock and second directory trees whose
+    /// addresses count from block N, so the partition can be mounted on its own (a USB stick's
+    /// first partition) as well as the whole image (a DVD). File data is shared by both trees.
     pub partition_offset: u32,
 }
 

@@ -59,7 +59,8 @@ fn descriptor(info: &VolumeInfo<'_>, view: &View, joliet: bool) -> Vec<u8> {
     };
     put(&mut d, 8, 32, &o.system_id);
     put(&mut d, 40, 32, &o.volume_id);
-    d[80..88].copy_from_slice(&both32(info.layout.total_blocks));
+    // a partition's descriptors count its blocks only (libisofs: image size - partition offset)
+    d[80..88].copy_from_slice(&both32(view.rel(info.layout.total_blocks)));
     if joliet {
         // UCS-2 level 3 escape sequence (Joliet specification 2.2)
         d[88..91].copy_from_slice(b"%/E");
@@ -68,8 +69,8 @@ fn descriptor(info: &VolumeInfo<'_>, view: &View, joliet: bool) -> Vec<u8> {
     d[124..128].copy_from_slice(&both16(1));
     d[128..132].copy_from_slice(&both16(2048));
     d[132..140].copy_from_slice(&both32(view.path_table_size));
-    d[140..144].copy_from_slice(&view.l_table_lba.to_le_bytes());
-    d[148..152].copy_from_slice(&view.m_table_lba.to_be_bytes());
+    d[140..144].copy_from_slice(&view.rel(view.l_table_lba).to_le_bytes());
+    d[148..152].copy_from_slice(&view.rel(view.m_table_lba).to_be_bytes());
     let root = info.layout.root_record(view);
     if let Some(f) = d.get_mut(156..156 + root.len()) {
         f.copy_from_slice(&root);
@@ -90,9 +91,9 @@ fn descriptor(info: &VolumeInfo<'_>, view: &View, joliet: bool) -> Vec<u8> {
     d.to_vec()
 }
 
-/// The primary volume descriptor.
-pub(crate) fn primary(info: &VolumeInfo<'_>) -> Vec<u8> {
-    descriptor(info, &info.layout.iso, false)
+/// The primary volume descriptor of `view` (the image's ISO 9660 tree, or the partition's).
+pub(crate) fn primary(info: &VolumeInfo<'_>, view: &View) -> Vec<u8> {
+    descriptor(info, view, false)
 }
 
 /// The Joliet supplementary volume descriptor.

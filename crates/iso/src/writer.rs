@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::eltorito::{self, BootPlan};
 use crate::error::{Error, Result};
 use crate::hybrid;
-use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
+use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
 use crate::sink::{FileExtent, ImageSink};
 use crate::tree::{Kind, PathSpec, Tree};
@@ -67,11 +67,6 @@ impl IsoWriter {
     /// ISO level, unsupported options.
     pub fn plan(&self) -> Result<Image> {
         let opts = &self.options;
-        if opts.hybrid.apm_hfsplus {
-            return Err(Error::Unsupported {
-                feature: "-isohybrid-apm-hfsplus (Apple Partition Map with HFS+)",
-            });
-        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
@@ -91,16 +86,18 @@ impl IsoWriter {
                 needs: "an El Torito boot image (-b)",
             });
         }
+        hybrid::check(opts, boot.as_ref())?;
         let mut layout = Layout::compute(&tree, opts, boot.is_some())?;
-        if hybrid::wanted(opts) {
-            layout.align_end(
-                hybrid::CYLINDER_BLOCKS,
-                hybrid::GPT_TAIL_SECTORS.div_ceil(4),
-            )?;
+        // isohybrid images end on a cylinder boundary; -partition_offset alone does not align.
+        // libisofs pads between the -pad blocks and the backup GPT, which stays at the very end.
+        if opts.hybrid.mbr_template.is_some() {
+            let blocks = u64::from(layout.total_blocks) + hybrid::tail_blocks(opts, boot.as_ref())?;
+            let geometry = hybrid::Geometry::for_image(blocks);
+            layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
-        let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created);
+        let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;
         Ok(Image {
             options: opts.clone(),
             tree,
@@ -193,7 +190,7 @@ impl Image {
             layout: l,
             created: self.created,
         };
-        out.meta(&volume::primary(&info))?;
+        out.meta(&volume::primary(&info, &l.iso))?;
         if let Some(cat) = l.catalog_lba.filter(|_| l.boot_record_lba.is_some()) {
             out.meta(&volume::boot_record(cat))?;
         }
@@ -201,19 +198,20 @@ impl Image {
             out.meta(&volume::joliet(&info, j))?;
         }
         out.meta(&volume::terminator())?;
-        out.meta(&l.path_table(&l.iso, false))?;
-        out.meta(&l.path_table(&l.iso, true))?;
-        if let Some(j) = &l.joliet {
-            out.meta(&l.path_table(j, false))?;
-            out.meta(&l.path_table(j, true))?;
-        }
-        for d in &l.iso.dirs {
-            out.meta(&l.directory_bytes(&l.iso, d))?;
-        }
-        if let Some(j) = &l.joliet {
-            for d in &j.dirs {
-                out.meta(&l.directory_bytes(j, d))?;
+        if let Some(p) = &l.partition {
+            // The partition's superblock, 16 blocks into it. Its system area is the image's
+            // descriptors and zeros. xorriso writes no El Torito record here: booting from the
+            // partition is not a thing, and the catalog is found from the image start.
+            out.zeros((u64::from(p.vd_lba) * BLOCK).saturating_sub(out.offset))?;
+            out.meta(&volume::primary(&info, &p.iso))?;
+            if let Some(j) = &p.joliet {
+                out.meta(&volume::joliet(&info, j))?;
             }
+            out.meta(&volume::terminator())?;
+        }
+        out.structures(l, &l.iso, l.joliet.as_ref())?;
+        if let Some(p) = &l.partition {
+            out.structures(l, &p.iso, p.joliet.as_ref())?;
         }
         if let (Some(boot), Some(_)) = (&self.boot, l.catalog_lba) {
             out.meta(&boot.catalog(&self.tree, l))?;
@@ -302,6 +300,27 @@ impl<S: ImageSink + ?Sized> Out<'_, S> {
             let k = n.min(ZEROS.len() as u64);
             self.meta(ZEROS.get(..usize::try_from(k).unwrap_or(0)).unwrap_or(&[]))?;
             n -= k;
+        }
+        Ok(())
+    }
+
+    /// Path tables and directories of a tree and its Joliet twin, in the order [`Layout`] placed
+    /// them.
+    fn structures(&mut self, l: &Layout, iso: &View, joliet: Option<&View>) -> Result<()> {
+        debug_assert_eq!(self.offset, u64::from(iso.l_table_lba) * BLOCK);
+        self.meta(&l.path_table(iso, false))?;
+        self.meta(&l.path_table(iso, true))?;
+        if let Some(j) = joliet {
+            self.meta(&l.path_table(j, false))?;
+            self.meta(&l.path_table(j, true))?;
+        }
+        for d in &iso.dirs {
+            self.meta(&l.directory_bytes(iso, d))?;
+        }
+        if let Some(j) = joliet {
+            for d in &j.dirs {
+                self.meta(&l.directory_bytes(j, d))?;
+            }
         }
         Ok(())
     }

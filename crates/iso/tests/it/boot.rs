@@ -30,7 +30,8 @@ fn debian_args(out: &Path, tree: &Path) -> Vec<OsString> {
     v.push(ISOHDPFX.into());
     v.extend(
         "-b isolinux/isolinux.bin -c isolinux/boot.cat -boot-load-size 4 -boot-info-table -no-emul-boot \
-         -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat -o"
+         -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat \
+         -isohybrid-apm-hfsplus -o"
             .split_whitespace()
             .map(OsString::from),
     );
@@ -85,6 +86,8 @@ fn el_torito_and_isohybrid_match_xorriso() {
     let bytes = sink.into_inner();
     assert_eq!(bytes.len() % (1 << 20), 0, "cylinder aligned");
     assert_eq!(&bytes[510..512], &[0x55, 0xaa]);
+    assert_eq!(&bytes[..4], b"ER\x08\0", "APM block 0");
+    assert_eq!(&bytes[2048..2050], b"PM", "APM entry of the map itself");
     assert_eq!(&bytes[512..520], b"EFI PART");
     assert_eq!(
         &bytes[bytes.len() - 512..bytes.len() - 504],
@@ -158,18 +161,10 @@ fn boot_errors_are_typed() {
         Err(Error::Unsupported { .. })
     ));
     assert!(matches!(
-        plan(&[
-            "-b",
-            "isolinux/isolinux.bin",
-            "-no-emul-boot",
-            "-isohybrid-apm-hfsplus"
-        ]),
-        Err(Error::Unsupported { .. })
-    ));
-    assert!(matches!(
         plan(&["-isohybrid-mbr", "/nonexistent"]),
         Err(Error::MissingOption { .. })
     ));
+    // an Apple Partition Map is part of the isohybrid MBR layout
     let e = plan(&[
         "-b",
         "isolinux/isolinux.bin",
@@ -179,6 +174,32 @@ fn boot_errors_are_typed() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "-isohybrid-apm-hfsplus (Apple Partition Map with HFS+) is not supported yet"
+        "option -isohybrid-apm-hfsplus needs -isohybrid-mbr"
+    );
+    // a template without isohdpfx.bin's 32 bytes of room for the APM header
+    let bad = d.path().join("bad-mbr.bin");
+    fs::write(&bad, vec![0xfa; 432]).unwrap();
+    let bad = bad.to_str().unwrap().to_string();
+    assert!(matches!(
+        plan(&[
+            "-isohybrid-mbr",
+            &bad,
+            "-b",
+            "isolinux/isolinux.bin",
+            "-no-emul-boot",
+            "-isohybrid-apm-hfsplus",
+        ]),
+        Err(Error::BadMbrTemplate { .. })
+    ));
+    // the parser refuses 1..=15 already; the library checks too
+    let mut opts = jigsmith_iso::IsoOptions::default();
+    opts.hybrid.partition_offset = 8;
+    let mut w = IsoWriter::new(opts);
+    w.add_root(d.path());
+    let e = w.plan().unwrap_err();
+    assert!(matches!(e, Error::BadPartitionOffset { blocks: 8 }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "-partition_offset 8: must be 0 or at least 16"
     );
 }

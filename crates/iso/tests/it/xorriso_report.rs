@@ -4,7 +4,7 @@
 //!
 //! Masked, because layouts and random numbers legitimately differ: the block address of
 //! the boot catalog, of every boot image and of every partition but the first (which
-//! starts at the image start), and the disk and partition GUIDs. Everything else must
+//! starts at the image start) and of every Apple Partition Map entry, and the disk and partition GUIDs. Everything else must
 //! match: platforms, emulation, load segments and sizes, boot image options and paths,
 //! partition types, sizes, names, flags, type GUIDs, the GPT geometry and the image size.
 //!
@@ -17,6 +17,13 @@ pub const REPORT_ARGS: [&str; 4] = ["-report_el_torito", "plain", "-report_syste
 /// The report lines (`Key : values`, or `Key: values` for the long keys) of xorriso's stdout, whitespace collapsed and
 /// addresses and GUIDs replaced by `*`.
 pub fn normalise(report: &str) -> Vec<String> {
+    normalise_with(report, true)
+}
+
+/// [`normalise`], and without `keep_size` also masks the image size and what follows
+/// from it (the first partition's size, the GPT's usable range), for images whose
+/// layouts legitimately differ in length.
+pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
     report
         .lines()
         .filter_map(|line| line.split_once(':'))
@@ -31,10 +38,26 @@ pub fn normalise(report: &str) -> Vec<String> {
                 "El Torito boot img" => v.len().checked_sub(1).map(|last| (last, false)),
                 "MBR partition" => Some((3, true)),
                 "GPT start and size" => Some((1, true)),
+                "APM start and size" => Some((1, false)),
                 "GPT disk GUID" => Some((0, false)),
                 "GPT partition GUID" => Some((1, false)),
                 _ => None,
             };
+            if !keep_size {
+                let first = v.first().is_some_and(|n| *n == "1");
+                let sizes: &[usize] = match key {
+                    "ISO image size/512" => &[0],
+                    "MBR partition" if first => &[4],
+                    "GPT start and size" if first => &[2],
+                    "GPT lba range" => &[1, 2],
+                    _ => &[],
+                };
+                for &at in sizes {
+                    if let Some(value) = v.get_mut(at) {
+                        *value = "*";
+                    }
+                }
+            }
             if let Some((at, after_first)) = masked {
                 let first = v.first().and_then(|n| n.parse::<u32>().ok());
                 if !after_first || first.is_some_and(|n| n > 1) {
@@ -66,6 +89,7 @@ GPT partition GUID :   1  af5e3901c8c5f946a629f36a93fd0a60
 GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7
 GPT start and size :   1  0  1984
 GPT start and size :   2  140  128
+APM start and size :   1  35  720
 ";
         assert_eq!(
             normalise(report),
@@ -81,6 +105,7 @@ GPT start and size :   2  140  128
                 "GPT type GUID : 1 a2a0d0ebe5b9334487c068b6b72699c7",
                 "GPT start and size : 1 0 1984",
                 "GPT start and size : 2 * 128",
+                "APM start and size : 1 * 720",
             ]
         );
     }
