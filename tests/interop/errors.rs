@@ -6,7 +6,9 @@ use std::process::Command;
 
 use crate::checks::Rebuild;
 use crate::fixture::{Iso, Jte};
-use crate::support::{assert_stderr_names, dir_entries, read, require, temp_dir, tool, write, Run};
+use crate::support::{
+    assert_stderr_names, dir_entries, read, require, temp_dir, tool, write, Run, SmallDisk,
+};
 use crate::tree::{tricky_tree, Rng, Tree};
 
 fn fixture(seed: u64) -> (Tree, Iso, Rebuild) {
@@ -165,5 +167,42 @@ fn garbage_jigdo() {
         let name = format!("garbage-{what}.jigdo");
         let jigdo = iso.write_jigdo(&name, bytes);
         assert_both_fail(&rebuild.with_jigdo(&jigdo), &name);
+    }
+}
+
+/// A disk that fills up mid-image: the error is named, the exit is non-zero, and the
+/// half-written temporary file is gone.
+#[test]
+fn full_disk_leaves_nothing() {
+    require!("xorriso", "jigdo-gen-checksum-list");
+    let (_tree, iso, rebuild) = fixture(420);
+    let image_len = std::fs::metadata(&iso.iso)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    let Some(disk) = SmallDisk::mount((image_len / 2048).max(64)) else {
+        return;
+    };
+    for mut cmd in [rebuild.native(), rebuild.jigit()] {
+        cmd.arg("-o").arg(disk.path().join("out.iso"));
+        let out = cmd.fails();
+        assert_stderr_names(&cmd, &out, "No space left on device");
+        let left = dir_entries(disk.path());
+        assert!(left.is_empty(), "failed run left {left:?} on the full disk");
+    }
+}
+
+/// Standard output that takes nothing (`/dev/full`) is an error too, not a short image.
+#[test]
+fn full_stdout_is_an_error() {
+    require!("xorriso", "jigdo-gen-checksum-list");
+    let (_tree, _iso, rebuild) = fixture(421);
+    for mut cmd in [rebuild.native(), rebuild.jigit()] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap_or_else(|e| panic!("/dev/full: {e}"));
+        cmd.stdout(full);
+        let out = cmd.fails();
+        assert_stderr_names(&cmd, &out, "No space left on device");
     }
 }

@@ -10,7 +10,7 @@ use crate::checks::Rebuild;
 use crate::fixture::{checksum_list, p, LABEL};
 use crate::support::{
     assert_same_file, assert_stderr_names, dir_entries, file_len, jigsmith, md5_hex, read, require,
-    temp_dir, tool, write, Run,
+    temp_dir, tool, write, Run, SmallDisk,
 };
 use crate::tree::{tricky_tree, Tree, TreeBuilder};
 
@@ -387,6 +387,33 @@ fn force_md5_mismatch_fails_and_leaves_nothing() {
         let left = dir_entries(out.dir.path());
         assert!(left.is_empty(), "failed run left {left:?} behind");
     }
+}
+
+/// A disk that fills up while the ISO is written: the error is named, the exit is
+/// non-zero, and none of the three outputs (nor a temporary file) is left behind.
+#[test]
+fn full_disk_leaves_nothing() {
+    require!("jigdo-gen-checksum-list");
+    let tree = TreeBuilder::new(606)
+        .file("pool/big.bin", 3 << 20)
+        .file("pool/small.bin", 5000)
+        .build();
+    let (_list_dir, list) = list_of(&tree, false);
+    let Some(disk) = SmallDisk::mount(1024) else {
+        return;
+    };
+    let dir = disk.path();
+    let out = Out {
+        dir: temp_dir(),
+        iso: dir.join("img.iso"),
+        jigdo: dir.join("img.jigdo"),
+        template: dir.join("img.template"),
+    };
+    let mut cmd = ours(&tree, &list, &out, Opts::default());
+    let result = cmd.fails();
+    assert_stderr_names(&cmd, &result, "No space left on device");
+    let left = dir_entries(dir);
+    assert!(left.is_empty(), "failed run left {left:?} on the full disk");
 }
 
 /// Runs xorriso and jigsmith with the same options; returns (xorriso's, ours).

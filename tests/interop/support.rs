@@ -324,3 +324,40 @@ pub fn personality_links(names: &[&str]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// A tiny tmpfs mounted on a temporary directory, to fill up: the full-disk tests.
+/// Unmounted when dropped.
+pub struct SmallDisk {
+    mount: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts `kib` KiB of tmpfs, or prints why not (mounting needs root) and returns
+    /// `None`. Under `CI=true` (root in CI) failing to mount fails the test.
+    pub fn mount(kib: u64) -> Option<SmallDisk> {
+        let mount = temp_dir();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(mount.path())
+            .stderr(Stdio::null())
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            return Some(SmallDisk { mount });
+        }
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("cannot mount a {kib} KiB tmpfs for the full-disk test");
+        }
+        eprintln!("skip: cannot mount a tmpfs (not root?)");
+        None
+    }
+
+    pub fn path(&self) -> &Path {
+        self.mount.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.mount.path()).status();
+    }
+}
