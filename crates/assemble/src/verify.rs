@@ -16,6 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use jigsmith_checksum::{Algorithm, Digest};
@@ -47,6 +48,8 @@ pub(crate) struct FileJob {
 pub(crate) struct Board {
     state: Mutex<BoardState>,
     changed: Condvar,
+    /// Mirrors `BoardState::cancelled`, for the verifier's lock-free check between blocks.
+    cancelled: AtomicBool,
 }
 
 #[derive(Default)]
@@ -93,7 +96,12 @@ impl Board {
     /// The copier stopped early; the verifier should too.
     pub fn cancel(&self) {
         self.lock().cancelled = true;
+        self.cancelled.store(true, Ordering::Relaxed);
         self.changed.notify_all();
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     fn post(&self, index: usize, verdict: Result<PathBuf>) {
@@ -259,7 +267,8 @@ impl<'a> Lanes<'a> {
 
     fn run(mut self) {
         loop {
-            if !self.fill_idle_lanes() {
+            // files being hashed may be large: stop between blocks once the copier gave up
+            if self.board.is_cancelled() || !self.fill_idle_lanes() {
                 return;
             }
             if self.lanes.iter().all(Option::is_none) {

@@ -199,3 +199,25 @@ fn unknown_part_reports_no_location() {
     assert!(err.to_string().contains("no location known"), "{err}");
     assert_eq!(asm.missing().len(), fx.file_count());
 }
+
+/// An output that fails stops the build with that error; the file checker, which runs
+/// ahead, is stopped too (the call returns instead of hanging).
+#[test]
+fn output_error_stops_every_thread() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let fx = Fixture::many(Algorithm::Md5, 40);
+    let err = fx.assembler().write_image(Full, &()).unwrap_err();
+    assert!(matches!(err, Error::Output(_)), "{err}");
+    assert!(!err.is_verification_failure());
+}
