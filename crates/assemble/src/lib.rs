@@ -30,15 +30,6 @@
 // Errors carry the digests they report (72 bytes each); they are cold, so size does not matter.
 #![allow(clippy::result_large_err)]
 #![deny(missing_docs)]
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod build;
 mod error;

@@ -33,15 +33,6 @@
 //! (and announced to the [`ImageSink`]) once.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod dirrec;
 mod eltorito;
