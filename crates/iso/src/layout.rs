@@ -699,12 +699,8 @@ fn dot_record(
     root_self: bool,
     joliet: bool,
 ) -> RecSpec {
-    let date = ctx
-        .tree
-        .nodes
-        .get(node)
-        .map_or([0; 7], |n| dir_date(n.meta.mtime));
-    let susp = if ctx.rr && !joliet {
+    // the root's "." record also carries SP first and ER last
+    let rr = || {
         let mut entries = Vec::new();
         if root_self {
             entries.push(rockridge::sp());
@@ -713,17 +709,9 @@ fn dot_record(
         if root_self {
             entries.push(rockridge::er());
         }
-        rockridge::fit(entries, dirrec::su_room(ident.len()), ce)
-    } else {
-        SuspLayout::default()
+        entries
     };
-    RecSpec {
-        target,
-        ident: ident.to_vec(),
-        flags: FLAG_DIR,
-        date,
-        susp,
-    }
+    record(ctx, ce, node, target, ident.to_vec(), FLAG_DIR, joliet, rr)
 }
 
 fn child_record(
@@ -735,17 +723,30 @@ fn child_record(
     flags: u8,
     joliet: bool,
 ) -> RecSpec {
+    let rr = || rr_entries(ctx, node, true);
+    record(ctx, ce, node, target, ident, flags, joliet, rr)
+}
+
+/// A record for `node` carrying the Rock Ridge entries `rr` makes, unless this is the
+/// Joliet tree or Rock Ridge is off.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    ctx: &Ctx<'_>,
+    ce: &mut CeAllocator,
+    node: NodeId,
+    target: Target,
+    ident: Vec<u8>,
+    flags: u8,
+    joliet: bool,
+    rr: impl FnOnce() -> Vec<Vec<u8>>,
+) -> RecSpec {
     let date = ctx
         .tree
         .nodes
         .get(node)
         .map_or([0; 7], |n| dir_date(n.meta.mtime));
     let susp = if ctx.rr && !joliet {
-        rockridge::fit(
-            rr_entries(ctx, node, true),
-            dirrec::su_room(ident.len()),
-            ce,
-        )
+        rockridge::fit(rr(), dirrec::su_room(ident.len()), ce)
     } else {
         SuspLayout::default()
     };

@@ -201,7 +201,9 @@ impl Tree {
             .map(|c| c.as_bytes().to_vec())
             .collect();
         if md.is_dir() {
-            let dir = self.ensure_dirs(&comps, Some((&md, &source)), ctx, target)?;
+            let last = Some((node_meta(&md, ctx), source.as_path()));
+            let in_the_way = || graft_blocked(target);
+            let dir = self.ensure_dirs(&comps, last, synthetic_dir_meta(ctx), in_the_way)?;
             self.walk(&source, dir, ctx)?;
         } else {
             if spec.target.is_none() || target.ends_with('/') || comps.is_empty() {
@@ -220,58 +222,50 @@ impl Tree {
                     })
                 }
             };
-            let parent = self.ensure_dirs(&parents, None, ctx, target)?;
+            let in_the_way = || graft_blocked(target);
+            let parent = self.ensure_dirs(&parents, None, synthetic_dir_meta(ctx), in_the_way)?;
             self.add_entry(parent, name, &source, md, ctx)?;
         }
         Ok(())
     }
 
-    /// Finds or creates the directories `comps` below the root; the last one takes `meta` if new.
+    /// Finds or creates the directories `comps` below the root. New directories get `fresh`,
+    /// except that the last one takes `last` (its attributes and source) when given; the
+    /// root takes `last` too when `comps` is empty and no source gave it attributes yet.
+    /// A non-directory in the way is the error `in_the_way` makes.
     fn ensure_dirs(
         &mut self,
         comps: &[Vec<u8>],
-        meta_of: Option<(&Metadata, &Path)>,
-        ctx: &Ctx<'_>,
-        target: &str,
+        last: Option<(Meta, &Path)>,
+        fresh: Meta,
+        in_the_way: impl Fn() -> Error,
     ) -> Result<NodeId> {
         let mut cur = ROOT;
         for (i, comp) in comps.iter().enumerate() {
-            let last = i + 1 == comps.len();
+            let is_last = i + 1 == comps.len();
             cur = match self.index.get(&(cur, comp.clone())) {
                 Some(&id) if self.nodes.get(id).is_some_and(Node::is_dir) => id,
-                Some(_) => {
-                    return Err(Error::BadGraftPoint {
-                        image_path: target.into(),
-                        reason: "a file is in the way of a directory",
-                    })
-                }
+                Some(_) => return Err(in_the_way()),
                 None => {
-                    let meta = match meta_of {
-                        Some((md, _)) if last => node_meta(md, ctx),
-                        _ => synthetic_dir_meta(ctx),
+                    let (meta, origin) = match last {
+                        Some((meta, source)) if is_last => (meta, Some(source.to_path_buf())),
+                        _ => (fresh, None),
                     };
-                    let origin = meta_of.filter(|_| last).map(|(_, p)| p.to_path_buf());
-                    self.push(
-                        cur,
-                        comp.clone(),
-                        Kind::Dir {
-                            children: Vec::new(),
-                        },
-                        meta,
-                        origin,
-                    )
+                    let dir = Kind::Dir {
+                        children: Vec::new(),
+                    };
+                    self.push(cur, comp.clone(), dir, meta, origin)
                 }
             };
         }
         if comps.is_empty() {
             // The first source directory merged into the root gives the root its attributes.
-            if let (Some((md, p)), Some(None)) = (meta_of, self.origin.get(ROOT)) {
-                let meta = node_meta(md, ctx);
+            if let (Some((meta, source)), Some(None)) = (last, self.origin.get(ROOT)) {
                 if let Some(root) = self.nodes.get_mut(ROOT) {
                     root.meta = meta;
                 }
                 if let Some(o) = self.origin.get_mut(ROOT) {
-                    *o = Some(p.to_path_buf());
+                    *o = Some(source.to_path_buf());
                 }
             }
         }
@@ -459,36 +453,18 @@ impl Tree {
                 reason: "no file name",
             });
         };
-        let mut cur = ROOT;
-        for comp in parents {
-            cur = match self.index.get(&(cur, comp.clone())) {
-                Some(&id) if self.nodes.get(id).is_some_and(Node::is_dir) => id,
-                Some(_) => {
-                    return Err(Error::BootFileMissing {
-                        image_path: path.into(),
-                    })
-                }
-                None => {
-                    let meta = Meta {
-                        mode: 0o40555,
-                        uid: 0,
-                        gid: 0,
-                        mtime: now,
-                        atime: now,
-                        ctime: now,
-                    };
-                    self.push(
-                        cur,
-                        comp.clone(),
-                        Kind::Dir {
-                            children: Vec::new(),
-                        },
-                        meta,
-                        None,
-                    )
-                }
-            };
-        }
+        let fresh = Meta {
+            mode: 0o40555,
+            uid: 0,
+            gid: 0,
+            mtime: now,
+            atime: now,
+            ctime: now,
+        };
+        let in_the_way = || Error::BootFileMissing {
+            image_path: path.into(),
+        };
+        let cur = self.ensure_dirs(parents, None, fresh, in_the_way)?;
         if let Some(&existing) = self.index.get(&(cur, name.clone())) {
             return Err(Error::Conflict {
                 image_path: path.into(),
@@ -537,6 +513,13 @@ impl Tree {
         }
         parts.reverse();
         format!("/{}", parts.join("/"))
+    }
+}
+
+fn graft_blocked(target: &str) -> Error {
+    Error::BadGraftPoint {
+        image_path: target.into(),
+        reason: "a file is in the way of a directory",
     }
 }
 
