@@ -6,7 +6,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use jigsmith_checksum::{Digest, Hasher};
-use jigsmith_format::{ItemKind, Template, UnmatchedReader};
+use jigsmith_format::{Template, UnmatchedReader};
 
 use crate::verify::{verify_files, Board, FileJob};
 use crate::{Error, ImageReader, PartSource, Progress, Resolver, Result};
@@ -233,17 +233,9 @@ impl Assembler {
         self.template
             .items()
             .iter()
-            .filter_map(|item| match item.kind {
-                ItemKind::File { digest, .. } => Some((item.offset, item.len, digest)),
-                ItemKind::Unmatched { .. } => None,
-            })
+            .filter_map(FileJob::of)
             .enumerate()
-            .map(|(index, (offset, len, digest))| FileJob {
-                index,
-                offset,
-                len,
-                digest,
-            })
+            .map(|(index, job)| FileJob { index, ..job })
             .collect()
     }
 
@@ -260,8 +252,8 @@ impl Assembler {
         let mut data = UnmatchedReader::new(file, self.template.shared_parts(), 0);
         let mut files = 0usize;
         for item in self.template.items() {
-            match item.kind {
-                ItemKind::Unmatched { .. } => {
+            match FileJob::of(item) {
+                None => {
                     pipe.progress.template_data(item.offset, item.len);
                     let mut left = item.len;
                     while left > 0 {
@@ -273,16 +265,14 @@ impl Assembler {
                         pipe.send(buf)?;
                     }
                 }
-                ItemKind::File { digest, .. } => {
+                Some(job) => {
                     let job = FileJob {
                         index: files,
-                        offset: item.offset,
-                        len: item.len,
-                        digest,
+                        ..job
                     };
                     let path = match board {
                         Some(board) => board.take(&job)?,
-                        None => self.resolver.first_usable(&digest, item.len)?,
+                        None => self.resolver.first_usable(&job.digest, job.len)?,
                     };
                     files += 1;
                     copy_file(&path, &job, pipe)?;

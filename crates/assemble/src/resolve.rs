@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -74,25 +74,45 @@ impl Resolver {
     /// candidate is listed with the reason), [`Error::Io`] never: read errors
     /// only reject a candidate.
     pub fn verified(&self, digest: &Digest, len: u64) -> Result<PathBuf> {
+        self.check(digest, len, false)
+    }
+
+    /// [`Resolver::verified`], except that a part whose only candidate has
+    /// the wrong content fails with [`Error::ChecksumMismatch`] naming it.
+    pub(crate) fn verified_naming_mismatch(&self, digest: &Digest, len: u64) -> Result<PathBuf> {
+        self.check(digest, len, true)
+    }
+
+    fn check(&self, digest: &Digest, len: u64, name_mismatch: bool) -> Result<PathBuf> {
         if let Some(p) = self.known(digest) {
             return Ok(p);
         }
-        let (ok, mut tried) = self.usable(digest, len);
-        for path in ok {
+        let mut candidates = self.candidates(digest, len);
+        while let Some(path) = candidates.next() {
             match hash_file(&path, digest) {
-                Ok((actual, n)) if actual == *digest && n == len => {
-                    self.remember(*digest, path.clone());
-                    return Ok(path);
+                Ok((actual, read)) => {
+                    if candidates.accept(&path, actual, read) {
+                        self.remember(actual, path.clone());
+                        return Ok(path);
+                    }
                 }
-                Ok((actual, _)) => tried.push((path, format!("checksum is {}", actual.to_hex()))),
-                Err(e) => tried.push((path, e.to_string())),
+                Err(e) => candidates.reject(path, e.to_string()),
             }
         }
-        Err(Error::Missing {
+        Err(candidates.into_error(name_mismatch))
+    }
+
+    /// The part's candidates of the right size, to be tried in turn.
+    pub(crate) fn candidates(&self, digest: &Digest, len: u64) -> Candidates {
+        let (usable, tried) = self.usable(digest, len);
+        Candidates {
             digest: *digest,
             len,
+            usable: usable.len(),
+            untried: usable.into(),
             tried,
-        })
+            mismatch: None,
+        }
     }
 
     /// Records that `path` was verified to hold `digest` (e.g. while it was copied).
@@ -105,6 +125,68 @@ impl Resolver {
     /// A path already verified to hold `digest`, if any.
     pub fn known(&self, digest: &Digest) -> Option<PathBuf> {
         self.verified.lock().ok()?.get(digest).cloned()
+    }
+}
+
+/// One part's candidate files, tried in turn, with why each was turned down.
+pub(crate) struct Candidates {
+    digest: Digest,
+    len: u64,
+    untried: VecDeque<PathBuf>,
+    tried: Vec<(PathBuf, String)>,
+    /// How many had the right size: with one, a wrong content can be named as such.
+    usable: usize,
+    /// The last candidate read in full whose content did not match.
+    mismatch: Option<(PathBuf, Digest)>,
+}
+
+impl Candidates {
+    /// The part's length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The next candidate to try.
+    pub fn next(&mut self) -> Option<PathBuf> {
+        self.untried.pop_front()
+    }
+
+    /// Turns `path` down, for the final report.
+    pub fn reject(&mut self, path: PathBuf, why: String) {
+        self.tried.push((path, why));
+    }
+
+    /// Whether `path`, read in full (`read` bytes hashing to `actual`), holds
+    /// the part; if not, it is turned down with the reason.
+    pub fn accept(&mut self, path: &Path, actual: Digest, read: u64) -> bool {
+        let why = if read != self.len {
+            format!("{read} bytes, expected {}", self.len)
+        } else if actual != self.digest {
+            self.mismatch = Some((path.to_path_buf(), actual));
+            format!("checksum is {}", actual.to_hex())
+        } else {
+            return true;
+        };
+        self.reject(path.to_path_buf(), why);
+        false
+    }
+
+    /// The error once every candidate failed: with `name_mismatch`, a lone
+    /// candidate with the wrong content is named as such; otherwise every
+    /// place tried is listed.
+    pub fn into_error(self, name_mismatch: bool) -> Error {
+        match self.mismatch {
+            Some((path, actual)) if name_mismatch && self.usable == 1 => Error::ChecksumMismatch {
+                path,
+                expected: self.digest,
+                actual,
+            },
+            _ => Error::Missing {
+                digest: self.digest,
+                len: self.len,
+                tried: self.tried,
+            },
+        }
     }
 }
 

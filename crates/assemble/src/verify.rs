@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use jigsmith_checksum::{Algorithm, Digest};
+use jigsmith_format::{Item, ItemKind};
 use jigsmith_md5_lanes::{Md5Lanes, BLOCK, LANES};
 
-use crate::resolve::hash_file;
+use crate::resolve::Candidates;
 use crate::{Error, Resolver, Result};
 
 /// How far (in image bytes) the verifier may run ahead of the copier: far
@@ -41,6 +42,21 @@ pub(crate) struct FileJob {
     pub offset: u64,
     pub len: u64,
     pub digest: Digest,
+}
+
+impl FileJob {
+    /// The job for a matched-file item (index 0: callers number them).
+    pub fn of(item: &Item) -> Option<FileJob> {
+        match item.kind {
+            ItemKind::File { digest, .. } => Some(FileJob {
+                index: 0,
+                offset: item.offset,
+                len: item.len,
+                digest,
+            }),
+            ItemKind::Unmatched { .. } => None,
+        }
+    }
 }
 
 /// Verdicts, posted by the verifier and taken by the copier.
@@ -159,81 +175,19 @@ pub(crate) fn verify_files(jobs: Vec<FileJob>, resolver: &Resolver, board: &Boar
             if board.may_start(&job, true).is_none() {
                 return;
             }
-            let index = job.index;
-            board.post(index, verify_one(job, resolver));
-        }
-    }
-}
-
-/// Checks one file's candidates with the scalar hasher, in order.
-fn verify_one(job: FileJob, resolver: &Resolver) -> Result<PathBuf> {
-    if let Some(path) = resolver.known(&job.digest) {
-        return Ok(path);
-    }
-    let mut pending = Pending::new(job, resolver);
-    let mut mismatch = None;
-    while let Some(path) = pending.candidates.pop_front() {
-        let why = match hash_file(&path, &pending.job.digest) {
-            Ok((_, read)) if read != pending.job.len => {
-                format!("{read} bytes, expected {}", pending.job.len)
-            }
-            Ok((actual, _)) if actual == pending.job.digest => {
-                resolver.remember(actual, path.clone());
-                return Ok(path);
-            }
-            Ok((actual, _)) => {
-                mismatch = Some((path.clone(), actual));
-                format!("checksum is {}", actual.to_hex())
-            }
-            Err(e) => e.to_string(),
-        };
-        pending.tried.push((path, why));
-    }
-    Err(pending.failed(mismatch))
-}
-
-/// A job with the candidates still to try.
-struct Pending {
-    job: FileJob,
-    candidates: VecDeque<PathBuf>,
-    tried: Vec<(PathBuf, String)>,
-    /// Candidates that existed with the right size (for the error's shape).
-    usable: usize,
-}
-
-impl Pending {
-    /// The job with its candidates of the right size.
-    fn new(job: FileJob, resolver: &Resolver) -> Self {
-        let (usable, tried) = resolver.usable(&job.digest, job.len);
-        Pending {
-            usable: usable.len(),
-            candidates: usable.into(),
-            tried,
-            job,
-        }
-    }
-
-    /// The verdict once every candidate failed: a single candidate with the
-    /// wrong content is named as such; otherwise every place tried is listed.
-    fn failed(self, mismatch: Option<(PathBuf, Digest)>) -> Error {
-        match mismatch {
-            Some((path, actual)) if self.usable == 1 => Error::ChecksumMismatch {
-                path,
-                expected: self.job.digest,
-                actual,
-            },
-            _ => Error::Missing {
-                digest: self.job.digest,
-                len: self.job.len,
-                tried: self.tried,
-            },
+            board.post(
+                job.index,
+                resolver.verified_naming_mismatch(&job.digest, job.len),
+            );
         }
     }
 }
 
 /// A lane hashing one candidate file.
 struct Busy {
-    pending: Pending,
+    /// The file's position among the image's files.
+    index: usize,
+    candidates: Candidates,
     path: PathBuf,
     file: File,
     buf: Vec<u8>,
@@ -329,27 +283,23 @@ impl<'a> Lanes<'a> {
             self.board.post(job.index, Ok(path));
             return;
         }
-        let pending = Pending::new(job, self.resolver);
-        self.next_candidate(lane, pending, None);
+        let candidates = self.resolver.candidates(&job.digest, job.len);
+        self.next_candidate(lane, job.index, candidates);
     }
 
-    /// Puts the next openable candidate of `pending` on `lane`, or posts the
-    /// failure when there is none.
-    fn next_candidate(
-        &mut self,
-        lane: usize,
-        mut pending: Pending,
-        mismatch: Option<(PathBuf, Digest)>,
-    ) {
+    /// Puts the next candidate that opens on `lane`, or posts the failure
+    /// when none is left.
+    fn next_candidate(&mut self, lane: usize, index: usize, mut candidates: Candidates) {
         self.md5.reset(lane);
-        while let Some(path) = pending.candidates.pop_front() {
+        while let Some(path) = candidates.next() {
             match File::open(&path) {
                 Ok(file) => {
                     let mut buf = self.spare_bufs.pop().unwrap_or_default();
                     buf.resize(LANE_BUF, 0);
                     if let Some(slot) = self.lanes.get_mut(lane) {
                         *slot = Some(Busy {
-                            pending,
+                            index,
+                            candidates,
                             path,
                             file,
                             buf,
@@ -361,11 +311,10 @@ impl<'a> Lanes<'a> {
                     }
                     return;
                 }
-                Err(e) => pending.tried.push((path, e.to_string())),
+                Err(e) => candidates.reject(path, e.to_string()),
             }
         }
-        let index = pending.job.index;
-        self.board.post(index, Err(pending.failed(mismatch)));
+        self.board.post(index, Err(candidates.into_error(true)));
     }
 
     /// Reads until `lane` holds a whole block, finishing its file at the end.
@@ -382,7 +331,7 @@ impl<'a> Lanes<'a> {
                 continue;
             }
             if let Err(why) = refill(busy) {
-                self.reject(lane, why, None);
+                self.reject(lane, why);
             }
         }
     }
@@ -396,45 +345,32 @@ impl<'a> Lanes<'a> {
         let bytes = self.md5.finish(lane, tail);
         self.spare_bufs.push(busy.buf);
         let Busy {
-            pending,
+            index,
+            mut candidates,
             path,
             read,
             ..
         } = busy;
-        if read != pending.job.len {
-            let why = format!("{read} bytes, expected {}", pending.job.len);
-            return self.retry(lane, pending, path, why, None);
-        }
-        let actual = match Digest::new(Algorithm::Md5, &bytes) {
-            Ok(d) => d,
-            Err(e) => return self.retry(lane, pending, path, e.to_string(), None),
-        };
-        if actual == pending.job.digest {
-            self.resolver.remember(actual, path.clone());
-            self.board.post(pending.job.index, Ok(path));
-        } else {
-            let why = format!("checksum is {}", actual.to_hex());
-            self.retry(lane, pending, path.clone(), why, Some((path, actual)));
+        match Digest::new(Algorithm::Md5, &bytes) {
+            Ok(actual) if candidates.accept(&path, actual, read) => {
+                self.resolver.remember(actual, path.clone());
+                self.board.post(index, Ok(path));
+            }
+            Ok(_) => self.next_candidate(lane, index, candidates),
+            Err(e) => {
+                candidates.reject(path, e.to_string());
+                self.next_candidate(lane, index, candidates);
+            }
         }
     }
 
-    fn reject(&mut self, lane: usize, why: String, mismatch: Option<(PathBuf, Digest)>) {
-        if let Some(busy) = self.lanes.get_mut(lane).and_then(Option::take) {
+    /// Turns the lane's file down after a read error and moves on.
+    fn reject(&mut self, lane: usize, why: String) {
+        if let Some(mut busy) = self.lanes.get_mut(lane).and_then(Option::take) {
             self.spare_bufs.push(busy.buf);
-            self.retry(lane, busy.pending, busy.path, why, mismatch);
+            busy.candidates.reject(busy.path, why);
+            self.next_candidate(lane, busy.index, busy.candidates);
         }
-    }
-
-    fn retry(
-        &mut self,
-        lane: usize,
-        mut pending: Pending,
-        path: PathBuf,
-        why: String,
-        mismatch: Option<(PathBuf, Digest)>,
-    ) {
-        pending.tried.push((path, why));
-        self.next_candidate(lane, pending, mismatch);
     }
 }
 
@@ -450,8 +386,8 @@ fn refill(busy: &mut Busy) -> std::result::Result<(), String> {
             Ok(n) => {
                 busy.end += n;
                 busy.read += n as u64;
-                if busy.read > busy.pending.job.len {
-                    return Err(format!("longer than {} bytes", busy.pending.job.len));
+                if busy.read > busy.candidates.len() {
+                    return Err(format!("longer than {} bytes", busy.candidates.len()));
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
