@@ -399,16 +399,7 @@ impl Tree {
             if is_dir && existing_is_dir {
                 return Ok(Some(existing));
             }
-            return Err(Error::Conflict {
-                image_path: self.image_path(existing),
-                first: self
-                    .origin
-                    .get(existing)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_default(),
-                second: path.to_path_buf(),
-            });
+            return Err(self.conflict(existing, self.image_path(existing), path.to_path_buf()));
         }
         let meta = node_meta(&md, ctx);
         let id = self.push(parent, name, kind, meta, Some(path.to_path_buf()));
@@ -466,16 +457,7 @@ impl Tree {
         };
         let cur = self.ensure_dirs(parents, None, fresh, in_the_way)?;
         if let Some(&existing) = self.index.get(&(cur, name.clone())) {
-            return Err(Error::Conflict {
-                image_path: path.into(),
-                first: self
-                    .origin
-                    .get(existing)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_default(),
-                second: PathBuf::from("(boot catalog)"),
-            });
+            return Err(self.conflict(existing, path.into(), "(boot catalog)".into()));
         }
         let meta = Meta {
             mode: 0o100444,
@@ -491,6 +473,16 @@ impl Tree {
             n.hide_joliet = hidden;
         }
         Ok(id)
+    }
+
+    /// `existing` is already at `image_path`, where `second` wants to go.
+    fn conflict(&self, existing: NodeId, image_path: String, second: PathBuf) -> Error {
+        let first = self.origin.get(existing).cloned().flatten();
+        Error::Conflict {
+            image_path,
+            first: first.unwrap_or_default(),
+            second,
+        }
     }
 
     /// Looks a node up by its path inside the image (original names).
