@@ -122,7 +122,6 @@ fn boot_tree(seed: u64) -> Tree {
         .file("pool/main/h/hello/hello_1.0_all.deb", 300_000)
         .build();
     let dir = tree.path("isolinux");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     write(&dir.join("isolinux.bin"), read(Path::new(ISOLINUX_BIN)));
     for module in MODULES {
         let from = Path::new(MODULE_DIR).join(module);

@@ -101,6 +101,18 @@ impl Rebuild {
         self.assert_to_stdout(self.jigit());
     }
 
+    /// [`Rebuild::assert_rebuilds`], then the [`interesting_ranges`] of an image of a
+    /// `tricky_tree` (around its `victim.bin` and `sub/unlisted.bin`).
+    pub fn assert_rebuilds_with_ranges(&self, tree: &Tree) {
+        self.assert_rebuilds();
+        self.assert_ranges(&interesting_ranges(
+            &self.expected,
+            tree,
+            "victim.bin",
+            Some("sub/unlisted.bin"),
+        ));
+    }
+
     /// Runs `cmd <out_flag> OUT` into a fresh directory and compares OUT with the image.
     pub fn assert_to_file(&self, mut cmd: Command, out_flag: &str) {
         let dir = temp_dir();

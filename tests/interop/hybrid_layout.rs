@@ -12,7 +12,9 @@ use std::process::Command;
 
 use crate::checks::Rebuild;
 use crate::fixture::p;
-use crate::support::{jigsmith, read, require, temp_dir, tool, write, Run};
+use crate::support::{
+    canonical_temp_dir, jigsmith, mkdir_parent, read, require, temp_dir, tool, write, Run,
+};
 use crate::tree::Rng;
 use crate::xorriso_report::{normalise_with, REPORT_ARGS};
 
@@ -84,10 +86,7 @@ fn fat12_floppy() -> Vec<u8> {
 fn boot_tree(root: &Path, seed: u64) {
     let mut rng = Rng::new(seed);
     let put = |rel: &str, data: &[u8]| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap_or(root))
-            .unwrap_or_else(|e| panic!("mkdir for {rel}: {e}"));
-        write(&path, data);
+        write(&root.join(rel), data);
     };
     put("isolinux/isolinux.bin", &read(Path::new(ISOLINUX_BIN)));
     put("isolinux/ldlinux.c32", &read(Path::new(LDLINUX)));
@@ -433,11 +432,7 @@ fn apple_partition_map_like_xorriso() {
 fn debian_cd_command_line() {
     require!("xorriso", "jigit-mkimage");
     require_isolinux!();
-    let top = temp_dir();
-    let top_path = top
-        .path()
-        .canonicalize()
-        .unwrap_or_else(|e| panic!("canonicalize: {e}"));
+    let (_top, top_path) = canonical_temp_dir();
     let mirror = top_path.join("mirror/debian");
     let work = top_path.join("work");
     let mut rng = Rng::new(703);
@@ -453,13 +448,10 @@ fn debian_cd_command_line() {
     ];
     for (rel, size) in debs {
         let src = mirror.join(rel);
-        std::fs::create_dir_all(src.parent().unwrap_or(&mirror))
-            .unwrap_or_else(|e| panic!("mkdir: {e}"));
         write(&src, rng.bytes(*size));
         // debian-cd links the mirror's files into the CD tree
         let dst = work.join("CD1").join(rel);
-        std::fs::create_dir_all(dst.parent().unwrap_or(&work))
-            .unwrap_or_else(|e| panic!("mkdir: {e}"));
+        mkdir_parent(&dst);
         std::fs::hard_link(&src, &dst).unwrap_or_else(|e| panic!("link {rel}: {e}"));
     }
     for (rel, data) in [
@@ -475,10 +467,7 @@ fn debian_cd_command_line() {
         ("boot1/boot/grub/efi.img", fat12_floppy()),
         ("boot1/boot/grub/grub.cfg", b"set timeout=5\n".to_vec()),
     ] {
-        let path = work.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap_or(&work))
-            .unwrap_or_else(|e| panic!("mkdir: {e}"));
-        write(&path, data);
+        write(&work.join(rel), data);
     }
     write(&work.join("isohdpfx.bin"), read(Path::new(ISOHDPFX)));
     let mut list = jigsmith(["checksum-list"]);
@@ -652,11 +641,7 @@ fn large_image_geometry_like_xorriso() {
 fn partition_offset_with_jte_rebuilds() {
     require!("jigit-mkimage", "xorriso");
     require_isolinux!();
-    let work = temp_dir();
-    let root = work
-        .path()
-        .canonicalize()
-        .unwrap_or_else(|e| panic!("canonicalize: {e}"));
+    let (_work, root) = canonical_temp_dir();
     let tree = root.join("cd");
     boot_tree(&tree, 705);
     let list = root.join("checksums.list");

@@ -1,6 +1,6 @@
 //! Images written by `xorriso -as mkisofs` (libjte 2.0) rebuilt by jigsmith.
 
-use crate::checks::{interesting_ranges, offset_in_image, Range, Rebuild};
+use crate::checks::{offset_in_image, Range, Rebuild};
 use crate::fixture::{Iso, Jte};
 use crate::support::{file_len, jigsmith, read, require, temp_dir, tool, write, Run};
 use crate::tree::{tricky_tree, Tree, TreeBuilder};
@@ -15,14 +15,8 @@ fn build(jte: Jte, tree: &Tree) -> (Iso, Rebuild) {
 fn md5_gzip_tricky_names_rebuild_bit_exact_with_ranges() {
     require!("xorriso", "jigdo-gen-checksum-list", "md5sum");
     let tree = tricky_tree(1);
-    let (iso, rebuild) = build(Jte::xorriso(), &tree);
-    rebuild.assert_rebuilds();
-    rebuild.assert_ranges(&interesting_ranges(
-        &iso.iso,
-        &tree,
-        "victim.bin",
-        Some("sub/unlisted.bin"),
-    ));
+    let (_iso, rebuild) = build(Jte::xorriso(), &tree);
+    rebuild.assert_rebuilds_with_ranges(&tree);
 }
 
 #[test]
@@ -34,13 +28,7 @@ fn sha256_bzip2_tricky_names_rebuild_bit_exact_with_ranges() {
         iso.jigdo_text().contains("Version=2.0"),
         "fixture should be format 2.0"
     );
-    rebuild.assert_rebuilds();
-    rebuild.assert_ranges(&interesting_ranges(
-        &iso.iso,
-        &tree,
-        "victim.bin",
-        Some("sub/unlisted.bin"),
-    ));
+    rebuild.assert_rebuilds_with_ranges(&tree);
 }
 
 /// `-jigdo-min-file-size 0`: the empty file and the 1-byte file become matched entries

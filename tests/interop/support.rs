@@ -186,9 +186,17 @@ pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// Writes a whole file, panicking with its name.
+/// Writes a whole file, creating its directory, panicking with its name.
 pub fn write(path: &Path, data: impl AsRef<[u8]>) {
+    mkdir_parent(path);
     std::fs::write(path, data).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Creates the directory `path` goes in.
+pub fn mkdir_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    }
 }
 
 /// The lowercase hex MD5 of a file, by `md5sum`.
@@ -303,6 +311,17 @@ pub fn dir_entries(dir: &Path) -> Vec<String> {
         .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()));
     names.sort();
     names
+}
+
+/// A fresh temporary directory and its canonical path (what libjte writes into a
+/// .jigdo, so `-jigdo-map` prefixes must use it).
+pub fn canonical_temp_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = temp_dir();
+    let path = dir
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("canonicalize {}: {e}", dir.path().display()));
+    (dir, path)
 }
 
 /// A fresh temporary directory.
