@@ -45,7 +45,8 @@ impl Resolver {
                     rejected.push((path, why));
                 }
                 Ok(_) => rejected.push((path, "not a regular file".into())),
-                Err(e) => rejected.push((path, e.kind().to_string())),
+                // the OS's words ("No such file or directory"), not io::ErrorKind's
+                Err(e) => rejected.push((path, e.to_string())),
             }
         }
         (ok, rejected)
