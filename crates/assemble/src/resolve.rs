@@ -1,6 +1,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::Read;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -193,17 +193,8 @@ impl Candidates {
 
 /// Hashes a whole file with the algorithm of `like`; returns digest and length.
 pub(crate) fn hash_file(path: &Path, like: &Digest) -> std::io::Result<(Digest, u64)> {
-    let mut f = File::open(path)?;
+    let mut file = BufReader::with_capacity(1 << 20, File::open(path)?);
     let mut h = Hasher::new(like.algorithm());
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or(&[]));
-        total += n as u64;
-    }
-    Ok((h.finalize(), total))
+    let len = std::io::copy(&mut file, &mut h)?;
+    Ok((h.finalize(), len))
 }

@@ -1,4 +1,5 @@
 use md5::Digest as _;
+use rayon::prelude::*;
 
 use crate::{Algorithm, Digest};
 
@@ -65,6 +66,21 @@ impl Hasher {
     }
 }
 
+/// Bytes written are hashed, so `std::io::copy` can feed a hasher from any reader.
+impl std::io::Write for Hasher {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// From this size on, a block is worth spreading over threads.
+const PARALLEL_BLOCK: usize = 256 << 10;
+
 /// Several hashers fed the same bytes: one read of a file, many digests.
 #[derive(Clone)]
 pub struct MultiHasher {
@@ -79,10 +95,16 @@ impl MultiHasher {
         }
     }
 
-    /// Feeds bytes to every hasher.
+    /// Feeds bytes to every hasher; a large block is hashed by the
+    /// algorithms in parallel (rayon), so one read of a file keeps every
+    /// core busy.
     pub fn update(&mut self, bytes: &[u8]) {
-        for h in &mut self.hashers {
-            h.update(bytes);
+        if self.hashers.len() > 1 && bytes.len() >= PARALLEL_BLOCK {
+            self.hashers.par_iter_mut().for_each(|h| h.update(bytes));
+        } else {
+            for h in &mut self.hashers {
+                h.update(bytes);
+            }
         }
     }
 
@@ -92,9 +114,33 @@ impl MultiHasher {
     }
 }
 
+/// Bytes written are fed to every hasher, as with [`Hasher`].
+impl std::io::Write for MultiHasher {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_copy_feeds_hashers() {
+        let data = vec![7u8; 100_000];
+        let mut one = Hasher::new(Algorithm::Md5);
+        assert_eq!(std::io::copy(&mut &data[..], &mut one).unwrap(), 100_000);
+        let mut many = MultiHasher::new(&[Algorithm::Sha1, Algorithm::Md5]);
+        std::io::copy(&mut &data[..], &mut many).unwrap();
+        let want = Hasher::digest(Algorithm::Md5, &data);
+        assert_eq!(one.finalize(), want);
+        assert_eq!(many.finalize()[1], want);
+    }
 
     #[test]
     fn known_digests_of_abc() {

@@ -129,18 +129,11 @@ fn check_template_sum(path: &Path, jigdo: &Jigdo) -> anyhow::Result<()> {
     if want.is_empty() {
         return Ok(());
     }
-    let mut f = File::open(path).with_context(|| format!("opening template {}", path.display()))?;
+    let f = File::open(path).with_context(|| format!("opening template {}", path.display()))?;
     let algorithms: Vec<Algorithm> = want.iter().map(Digest::algorithm).collect();
     let mut h = jigsmith_checksum::MultiHasher::new(&algorithms);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut f, &mut buf)
-            .with_context(|| format!("reading template {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or(&[]));
-    }
+    std::io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut h)
+        .with_context(|| format!("reading template {}", path.display()))?;
     for (got, want) in h.finalize().into_iter().zip(want) {
         if got != want {
             bail!(

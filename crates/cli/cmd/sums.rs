@@ -5,13 +5,13 @@
 //! files run in parallel with each other, so every core is busy.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser};
-use jigsmith_checksum::{Algorithm, Digest, Hasher};
+use jigsmith_checksum::{Algorithm, Digest, MultiHasher};
 use jigsmith_format::ChecksumListEntry;
 use rayon::prelude::*;
 
@@ -127,34 +127,11 @@ fn hash_all(files: &[PathBuf], algorithms: &[Algorithm]) -> Vec<Sums> {
         .collect()
 }
 
-fn hash_reader(mut r: impl Read, algorithms: &[Algorithm]) -> std::io::Result<(Vec<Digest>, u64)> {
-    let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let n = r.read(buf.get_mut(filled..).unwrap_or(&mut []))?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        if filled == 0 {
-            break;
-        }
-        let chunk = buf.get(..filled).unwrap_or(&[]);
-        if hashers.len() > 1 {
-            hashers.par_iter_mut().for_each(|h| h.update(chunk));
-        } else {
-            hashers.iter_mut().for_each(|h| h.update(chunk));
-        }
-        total += filled as u64;
-        if filled < buf.len() {
-            break;
-        }
-    }
-    Ok((hashers.into_iter().map(Hasher::finalize).collect(), total))
+/// One read of `r`, every algorithm (in parallel per block, see [`MultiHasher`]).
+fn hash_reader(r: impl Read, algorithms: &[Algorithm]) -> std::io::Result<(Vec<Digest>, u64)> {
+    let mut hashers = MultiHasher::new(algorithms);
+    let len = std::io::copy(&mut BufReader::with_capacity(CHUNK, r), &mut hashers)?;
+    Ok((hashers.finalize(), len))
 }
 
 fn stdin_if_empty(files: Vec<PathBuf>) -> Vec<PathBuf> {

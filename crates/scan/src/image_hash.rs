@@ -6,8 +6,7 @@ use std::io::{ErrorKind, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use jigsmith_checksum::{Algorithm, Digest, Hasher};
-use rayon::prelude::*;
+use jigsmith_checksum::{Algorithm, Digest, MultiHasher};
 
 use crate::Error;
 
@@ -27,7 +26,7 @@ pub(crate) fn hash_image(
         path: path.to_path_buf(),
         source,
     })?;
-    let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
+    let mut hashers = MultiHasher::new(algorithms);
     let mut buf = vec![0u8; BLOCK];
     let mut total = 0u64;
     loop {
@@ -46,23 +45,16 @@ pub(crate) fn hash_image(
                 })
             }
         };
-        let block = buf.get(..n).unwrap_or(&[]);
-        if let [one] = hashers.as_mut_slice() {
-            one.update(block);
-        } else {
-            hashers.par_iter_mut().for_each(|h| h.update(block));
-        }
+        hashers.update(buf.get(..n).unwrap_or(&[]));
         total += n as u64;
     }
-    Ok(Some((
-        total,
-        hashers.into_iter().map(Hasher::finalize).collect(),
-    )))
+    Ok(Some((total, hashers.finalize())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jigsmith_checksum::Hasher;
 
     #[test]
     fn digests_every_algorithm_and_honours_cancel() {
