@@ -64,7 +64,7 @@ impl FileJob {
 pub(crate) struct Board {
     state: Mutex<BoardState>,
     changed: Condvar,
-    /// Mirrors `BoardState::cancelled`, for the verifier's lock-free check between blocks.
+    /// The copier gave up: the verifier should stop (checked between blocks without the lock).
     cancelled: AtomicBool,
 }
 
@@ -75,8 +75,6 @@ struct BoardState {
     copier_offset: u64,
     /// Index of the file the copier is at.
     copier_index: usize,
-    /// The copier gave up: the verifier should stop.
-    cancelled: bool,
     /// The verifier is gone: nothing more will be posted.
     closed: bool,
 }
@@ -111,8 +109,9 @@ impl Board {
 
     /// The copier stopped early; the verifier should too.
     pub fn cancel(&self) {
-        self.lock().cancelled = true;
         self.cancelled.store(true, Ordering::Relaxed);
+        // taking the lock orders the store before any waiter's next check
+        drop(self.lock());
         self.changed.notify_all();
     }
 
@@ -136,7 +135,7 @@ impl Board {
     fn may_start(&self, job: &FileJob, wait: bool) -> Option<bool> {
         let mut state = self.lock();
         loop {
-            if state.cancelled {
+            if self.is_cancelled() {
                 return None;
             }
             let near = job.index <= state.copier_index
@@ -234,13 +233,10 @@ impl<'a> Lanes<'a> {
             for lane in 0..LANES {
                 self.prepare(lane);
             }
-            if self.lanes.iter().any(Option::is_none) && !self.jobs.is_empty() {
-                // refill first, unless the next job must wait for the copier
-                if let Some(job) = self.jobs.front() {
-                    if self.board.may_start(job, false) == Some(true) {
-                        continue;
-                    }
-                }
+            // refill an idle lane first, unless the next job must wait for the copier
+            let startable = |job: &FileJob| self.board.may_start(job, false) == Some(true);
+            if self.lanes.iter().any(Option::is_none) && self.jobs.front().is_some_and(startable) {
+                continue;
             }
             let input: [Option<&[u8]>; LANES] = std::array::from_fn(|lane| {
                 self.lanes
