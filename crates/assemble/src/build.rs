@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use jigsmith_checksum::{Digest, Hasher};
 use jigsmith_format::{Template, UnmatchedReader};
 
 use crate::verify::{verify_files, Board, FileJob};
-use crate::{Error, ImageReader, PartSource, Progress, Resolver, Result};
+use crate::{Error, Image, ImageReader, Location, PartSource, Progress, Resolver, Result};
 
 /// Size of the buffers that flow from the copier to the image hasher.
 const CHUNK: usize = 1 << 20;
@@ -74,18 +74,6 @@ impl Assembler {
         &self.template
     }
 
-    pub(crate) fn resolver(&self) -> &Arc<Resolver> {
-        &self.resolver
-    }
-
-    pub(crate) fn template_path(&self) -> &Path {
-        &self.template_path
-    }
-
-    pub(crate) fn verifies(&self) -> bool {
-        self.verify
-    }
-
     /// Parts for which no candidate file of the right size exists (checksums
     /// are not read: this is the quick check of `jigit-mkimage -M`).
     pub fn missing(&self) -> Vec<Missing> {
@@ -100,7 +88,7 @@ impl Assembler {
                 let mut names: Vec<String> = tried
                     .iter()
                     .take(1)
-                    .map(|(p, _)| p.display().to_string())
+                    .map(|(place, _)| place.to_string())
                     .collect();
                 if names.is_empty() {
                     names = self.resolver.names(&digest);
@@ -118,12 +106,27 @@ impl Assembler {
         out
     }
 
+    /// The image as an [`Image`], sharing this assembler's resolver.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the template file cannot be opened.
+    pub fn image(&self) -> Result<Image> {
+        Image::builder(
+            Arc::clone(&self.template),
+            self.template_path.clone(),
+            Arc::new(crate::SourceSet::new()),
+        )
+        .resolver(Arc::clone(&self.resolver))
+        .verify(self.verify)
+        .open()
+    }
+
     /// A random-access reader over the image.
     ///
     /// # Errors
     /// [`Error::Io`] if the template file cannot be opened.
     pub fn reader(&self) -> Result<ImageReader> {
-        ImageReader::new(self)
+        Ok(Arc::new(self.image()?).cursor())
     }
 
     /// Writes image bytes `start..=end` (both inclusive, as an HTTP Range).
@@ -270,12 +273,12 @@ impl Assembler {
                         index: files,
                         ..job
                     };
-                    let path = match board {
+                    let location = match board {
                         Some(board) => board.take(&job)?,
                         None => self.resolver.first_usable(&job.digest, job.len)?,
                     };
                     files += 1;
-                    copy_file(&path, &job, pipe)?;
+                    copy_file(&location, &job, pipe)?;
                 }
             }
         }
@@ -285,14 +288,15 @@ impl Assembler {
 }
 
 /// Copies one (already checked) source file into the pipeline.
-fn copy_file(path: &Path, job: &FileJob, pipe: &mut Pipe<'_>) -> Result<()> {
+fn copy_file(location: &Location, job: &FileJob, pipe: &mut Pipe<'_>) -> Result<()> {
+    let path = location.path.as_path();
     pipe.progress.file(path, job.offset, job.len);
     let io_err = |source| Error::Io {
         action: "reading",
         path: path.to_path_buf(),
         source,
     };
-    let mut f = File::open(path).map_err(io_err)?;
+    let mut f = location.open().map_err(io_err)?;
     let mut left = job.len;
     while left > 0 {
         let mut buf = pipe.take_buffer();

@@ -1,6 +1,8 @@
 use std::path::PathBuf;
 
-use jigsmith_checksum::Digest;
+use jigsmith_checksum::{Algorithm, Digest};
+
+use crate::Location;
 
 /// Why an image could not be (re)built.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +39,7 @@ pub enum Error {
         /// The part's length.
         len: u64,
         /// Where it was looked for, with why each place was rejected.
-        tried: Vec<(PathBuf, String)>,
+        tried: Vec<(Location, String)>,
     },
     /// A source file's content does not match its checksum.
     #[error("{}: checksum mismatch: expected {} {}, found {}", path.display(), expected.algorithm(), expected.to_hex(), actual.to_hex())]
@@ -70,6 +72,51 @@ pub enum Error {
     /// A worker thread of the build stopped without a result (a bug: it panicked).
     #[error("internal error: {0} stopped unexpectedly")]
     WorkerGone(&'static str),
+    /// A source file changed after it was checked (while a server or mount
+    /// was using it); it is checked again before its next use.
+    #[error("{}: changed since its checksum was checked", path.display())]
+    SourceChanged {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `.jigdo` file could not be parsed.
+    #[error(".jigdo file {}", path.display())]
+    Jigdo {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: jigsmith_format::Error,
+    },
+    /// A `.jigdo` file's `[Include]` cannot be followed.
+    #[error("{}: [Include {target}]: {why}", path.display())]
+    Include {
+        /// The including file.
+        path: PathBuf,
+        /// The include target as written.
+        target: String,
+        /// Why it cannot be followed.
+        why: &'static str,
+    },
+    /// A `.jigdo` file names no template.
+    #[error("{}: no [Image] Template= entry", path.display())]
+    NoTemplate {
+        /// The `.jigdo` file.
+        path: PathBuf,
+    },
+    /// The template's checksum is not the one the `.jigdo` states: it
+    /// belongs to another image (or is damaged).
+    #[error("template {} does not belong to this .jigdo: its {} is {actual}, the .jigdo says {expected}", path.display(), algorithm.jigdo_name())]
+    TemplateMismatch {
+        /// The template file.
+        path: PathBuf,
+        /// The checksum compared.
+        algorithm: Algorithm,
+        /// What the `.jigdo` says.
+        expected: Digest,
+        /// What the file hashes to.
+        actual: Digest,
+    },
     /// A byte range that is not inside the image.
     #[error("byte range {start}..={end} is outside the image of {image_len} bytes")]
     BadRange {
@@ -82,13 +129,13 @@ pub enum Error {
     },
 }
 
-fn describe_tried(tried: &[(PathBuf, String)]) -> String {
+fn describe_tried(tried: &[(Location, String)]) -> String {
     if tried.is_empty() {
         return ": no location known (check the .jigdo, --map and checksum lists)".into();
     }
     let list: Vec<String> = tried
         .iter()
-        .map(|(p, why)| format!("{} ({why})", p.display()))
+        .map(|(place, why)| format!("{place} ({why})"))
         .collect();
     format!("; tried {}", list.join(", "))
 }
@@ -103,6 +150,7 @@ impl Error {
                 | Error::ChecksumMismatch { .. }
                 | Error::SizeMismatch { .. }
                 | Error::ImageMismatch { .. }
+                | Error::SourceChanged { .. }
         )
     }
 }

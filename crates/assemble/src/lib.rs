@@ -32,19 +32,27 @@
 #![deny(missing_docs)]
 
 mod build;
+mod data_cache;
 mod error;
+mod image;
+mod load;
 mod progress;
 mod reader;
 mod resolve;
 mod sources;
+mod verdict;
 mod verify;
 
 pub use build::{Assembler, BuildReport, Missing};
+pub use data_cache::DataCache;
 pub use error::Error;
+pub use image::{Image, ImageBuilder};
+pub use load::{read_jigdo, read_template, template_beside, JigdoImage};
 pub use progress::Progress;
 pub use reader::ImageReader;
 pub use resolve::Resolver;
-pub use sources::{LocalSources, PartSource};
+pub use sources::{LocalSources, Location, PartSource, SourceSet};
+pub use verdict::{FileKey, VerdictCache};
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,7 +15,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -24,7 +23,7 @@ use jigsmith_format::{Item, ItemKind};
 use jigsmith_md5_lanes::{Md5Lanes, BLOCK, LANES};
 
 use crate::resolve::Candidates;
-use crate::{Error, Resolver, Result};
+use crate::{Error, FileKey, Location, Resolver, Result};
 
 /// How far (in image bytes) the verifier may run ahead of the copier: far
 /// enough to keep the lanes busy, near enough that checked files are still
@@ -70,7 +69,7 @@ pub(crate) struct Board {
 
 #[derive(Default)]
 struct BoardState {
-    verdicts: HashMap<usize, Result<PathBuf>>,
+    verdicts: HashMap<usize, Result<Location>>,
     /// Image offset of the file the copier is at.
     copier_offset: u64,
     /// Index of the file the copier is at.
@@ -88,7 +87,7 @@ impl Board {
     }
 
     /// The copier's side: waits for file `job`'s verdict.
-    pub fn take(&self, job: &FileJob) -> Result<PathBuf> {
+    pub fn take(&self, job: &FileJob) -> Result<Location> {
         let mut state = self.lock();
         state.copier_offset = job.offset;
         state.copier_index = job.index;
@@ -119,7 +118,7 @@ impl Board {
         self.cancelled.load(Ordering::Relaxed)
     }
 
-    fn post(&self, index: usize, verdict: Result<PathBuf>) {
+    fn post(&self, index: usize, verdict: Result<Location>) {
         self.lock().verdicts.insert(index, verdict);
         self.changed.notify_all();
     }
@@ -187,7 +186,9 @@ struct Busy {
     /// The file's position among the image's files.
     index: usize,
     candidates: Candidates,
-    path: PathBuf,
+    location: Location,
+    /// The file as it was opened, for the verdict cache.
+    key: Option<FileKey>,
     file: File,
     buf: Vec<u8>,
     start: usize,
@@ -275,8 +276,8 @@ impl<'a> Lanes<'a> {
     }
 
     fn start_job(&mut self, lane: usize, job: FileJob) {
-        if let Some(path) = self.resolver.known(&job.digest) {
-            self.board.post(job.index, Ok(path));
+        if let Some(known) = self.resolver.known(&job.digest) {
+            self.board.post(job.index, Ok(known));
             return;
         }
         let candidates = self.resolver.candidates(&job.digest, job.len);
@@ -287,16 +288,21 @@ impl<'a> Lanes<'a> {
     /// when none is left.
     fn next_candidate(&mut self, lane: usize, index: usize, mut candidates: Candidates) {
         self.md5.reset(lane);
-        while let Some(path) = candidates.next() {
-            match File::open(&path) {
+        while let Some(location) = candidates.next() {
+            match location.open() {
                 Ok(file) => {
+                    let key = file
+                        .metadata()
+                        .ok()
+                        .map(|m| FileKey::new(&m, location.offset()));
                     let mut buf = self.spare_bufs.pop().unwrap_or_default();
                     buf.resize(LANE_BUF, 0);
                     if let Some(slot) = self.lanes.get_mut(lane) {
                         *slot = Some(Busy {
                             index,
                             candidates,
-                            path,
+                            location,
+                            key,
                             file,
                             buf,
                             start: 0,
@@ -307,7 +313,7 @@ impl<'a> Lanes<'a> {
                     }
                     return;
                 }
-                Err(e) => candidates.reject(path, e.to_string()),
+                Err(e) => candidates.reject(location, e.to_string()),
             }
         }
         self.board.post(index, Err(candidates.into_error(true)));
@@ -343,18 +349,22 @@ impl<'a> Lanes<'a> {
         let Busy {
             index,
             mut candidates,
-            path,
+            location,
+            key,
             read,
             ..
         } = busy;
         match Digest::new(Algorithm::Md5, &bytes) {
-            Ok(actual) if candidates.accept(&path, actual, read) => {
-                self.resolver.remember(actual, path.clone());
-                self.board.post(index, Ok(path));
+            Ok(actual) if candidates.accept(&location, actual, read) => {
+                match key {
+                    Some(key) => self.resolver.record(key, actual, read, location.clone()),
+                    None => self.resolver.remember(actual, location.clone()),
+                }
+                self.board.post(index, Ok(location));
             }
             Ok(_) => self.next_candidate(lane, index, candidates),
             Err(e) => {
-                candidates.reject(path, e.to_string());
+                candidates.reject(location, e.to_string());
                 self.next_candidate(lane, index, candidates);
             }
         }
@@ -364,7 +374,7 @@ impl<'a> Lanes<'a> {
     fn reject(&mut self, lane: usize, why: String) {
         if let Some(mut busy) = self.lanes.get_mut(lane).and_then(Option::take) {
             self.spare_bufs.push(busy.buf);
-            busy.candidates.reject(busy.path, why);
+            busy.candidates.reject(busy.location, why);
             self.next_candidate(lane, busy.index, busy.candidates);
         }
     }
@@ -376,7 +386,17 @@ fn refill(busy: &mut Busy) -> std::result::Result<(), String> {
     busy.end -= busy.start;
     busy.start = 0;
     while busy.end < BLOCK && !busy.eof {
-        let dst = busy.buf.get_mut(busy.end..).unwrap_or(&mut []);
+        let mut dst = busy.buf.get_mut(busy.end..).unwrap_or(&mut []);
+        if busy.location.extent.is_some() {
+            // a file inside a bigger one ends where the part does
+            let left = busy.candidates.len() - busy.read;
+            if left == 0 {
+                busy.eof = true;
+                break;
+            }
+            let n = usize::try_from(left).unwrap_or(usize::MAX).min(dst.len());
+            dst = dst.get_mut(..n).unwrap_or(&mut []);
+        }
         match busy.file.read(dst) {
             Ok(0) => busy.eof = true,
             Ok(n) => {
@@ -415,13 +435,13 @@ mod tests {
         assert_eq!(board.may_start(&near, false), Some(true));
         assert_eq!(board.may_start(&far, false), Some(false));
         // the copier moves on: the far file comes within reach
-        board.post(0, Ok(PathBuf::from("a")));
-        assert_eq!(board.take(&job(0, 100, 1)).unwrap(), PathBuf::from("a"));
+        board.post(0, Ok(Location::file("a")));
+        assert_eq!(board.take(&job(0, 100, 1)).unwrap(), Location::file("a"));
         assert_eq!(board.may_start(&far, false), Some(true));
         // a file larger than the window starts once the copier waits for it
         let huge = job(3, AHEAD + 200, 10 * AHEAD);
         assert_eq!(board.may_start(&huge, false), Some(false));
-        board.post(3, Ok(PathBuf::from("d")));
+        board.post(3, Ok(Location::file("d")));
         assert!(board.take(&huge).is_ok());
         assert_eq!(board.may_start(&huge, false), Some(true));
         board.cancel();

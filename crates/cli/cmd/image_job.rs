@@ -1,15 +1,12 @@
 //! Loading a .jigdo/.template/checksum-list set and running one image job
 //! (build, byte range, size or missing list) on it.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use jigsmith_assemble::{Assembler, LocalSources, Progress};
-use jigsmith_checksum::{Algorithm, Digest};
+use jigsmith_assemble::{Assembler, JigdoImage, LocalSources, Progress};
 use jigsmith_format::{Jigdo, Template};
 
 use crate::exit::VERIFY_FAILED;
@@ -56,34 +53,7 @@ pub fn parse_map(s: &str) -> Result<(String, PathBuf), String> {
 /// Reads a .jigdo file (gzipped or not) and, recursively, the local files it
 /// `[Include]`s.
 pub fn read_jigdo(path: &Path) -> anyhow::Result<Jigdo> {
-    read_jigdo_nested(path, 0)
-}
-
-fn read_jigdo_nested(path: &Path, depth: usize) -> anyhow::Result<Jigdo> {
-    if depth > 16 {
-        bail!(
-            "{}: [Include] nested more than 16 levels (a loop?)",
-            path.display()
-        );
-    }
-    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut jigdo = Jigdo::from_reader(BufReader::new(f))
-        .with_context(|| format!("reading .jigdo file {}", path.display()))?;
-    let includes = std::mem::take(&mut jigdo.includes);
-    let base = path.parent().unwrap_or(Path::new("."));
-    for target in includes {
-        if target.contains("://") {
-            bail!(
-                "{}: [Include {target}] is a URL; only local includes are supported",
-                path.display()
-            );
-        }
-        let decoded = target.replace("%20", " ").replace("%5D", "]");
-        let included = read_jigdo_nested(&base.join(decoded), depth + 1)
-            .with_context(|| format!("included from {}", path.display()))?;
-        jigdo.merge(included);
-    }
-    Ok(jigdo)
+    jigsmith_assemble::read_jigdo(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// The template file: given, or named by the .jigdo relative to it.
@@ -116,46 +86,21 @@ fn template_path(inputs: &Inputs, jigdo: Option<&Jigdo>) -> anyhow::Result<PathB
     }
 }
 
-/// Checks the template against the .jigdo's Template-MD5Sum/SHA256Sum, so a
-/// template of another image is caught before any work.
-fn check_template_sum(path: &Path, jigdo: &Jigdo) -> anyhow::Result<()> {
-    let Some(image) = &jigdo.image else {
-        return Ok(());
-    };
-    let want: Vec<Digest> = [image.template_md5, image.template_sha256]
-        .into_iter()
-        .flatten()
-        .collect();
-    if want.is_empty() {
-        return Ok(());
-    }
-    let f = File::open(path).with_context(|| format!("opening template {}", path.display()))?;
-    let algorithms: Vec<Algorithm> = want.iter().map(Digest::algorithm).collect();
-    let mut h = jigsmith_checksum::MultiHasher::new(&algorithms);
-    std::io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut h)
-        .with_context(|| format!("reading template {}", path.display()))?;
-    for (got, want) in h.finalize().into_iter().zip(want) {
-        if got != want {
-            bail!(
-                "template {} does not belong to this .jigdo: its {} is {}, the .jigdo says {}",
-                path.display(),
-                want.algorithm().jigdo_name(),
-                got,
-                want
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Loads everything and returns the assembler.
 pub fn load(inputs: &Inputs) -> anyhow::Result<Assembler> {
-    let jigdo = inputs.jigdo.as_deref().map(read_jigdo).transpose()?;
-    let template_path = template_path(inputs, jigdo.as_ref())?;
-    if let Some(j) = &jigdo {
-        check_template_sum(&template_path, j)?;
-    }
-    let template = read_template(&template_path)?;
+    let (jigdo, template_path, template) = match &inputs.jigdo {
+        Some(path) => {
+            let jigdo = read_jigdo(path)?;
+            let template_path = template_path(inputs, Some(&jigdo))?;
+            let loaded = JigdoImage::load(path, Some(&template_path))?;
+            (Some(loaded.jigdo), template_path, loaded.template)
+        }
+        None => {
+            let template_path = template_path(inputs, None)?;
+            let template = Arc::new(read_template(&template_path)?);
+            (None, template_path, template)
+        }
+    };
     let mut sources = LocalSources::new();
     if let Some(j) = &jigdo {
         sources.add_jigdo(j, &inputs.maps);
@@ -164,18 +109,11 @@ pub fn load(inputs: &Inputs) -> anyhow::Result<Assembler> {
         let parsed = read_checksum_list(list)?;
         sources.add_checksum_list(&parsed);
     }
-    Ok(Assembler::new(
-        Arc::new(template),
-        template_path,
-        Arc::new(sources),
-    ))
+    Ok(Assembler::new(template, template_path, Arc::new(sources)))
 }
 
 pub fn read_template(path: &Path) -> anyhow::Result<Template> {
-    let mut f = BufReader::new(
-        File::open(path).with_context(|| format!("opening template {}", path.display()))?,
-    );
-    Template::read(&mut f).with_context(|| format!("reading template {}", path.display()))
+    Ok(jigsmith_assemble::read_template(path)?)
 }
 
 /// Runs a job; `progress` receives build progress.
