@@ -7,6 +7,7 @@
 )]
 
 mod fixture;
+mod image;
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
