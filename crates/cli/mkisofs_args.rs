@@ -400,11 +400,11 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             }
             "-jigdo-template-compress" => {
                 let v = string(&mut it)?.to_ascii_lowercase();
-                if !matches!(v.as_str(), "gzip" | "bzip2") {
+                if !matches!(v.as_str(), "gzip" | "bzip2" | "xz" | "zstd") {
                     return Err(ArgError::BadValue {
                         option: text.into(),
                         value: v,
-                        reason: "expected gzip or bzip2",
+                        reason: "expected gzip, bzip2, xz or zstd",
                     });
                 }
                 a.jigdo_template_compress = Some(v);

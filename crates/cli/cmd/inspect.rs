@@ -105,9 +105,10 @@ pub fn run_jigdump(a: JigdumpArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "Generator: {}", t.header().creator)?;
     writeln!(out)?;
     for p in t.parts() {
+        // jigdump's word for zlib data
         let kind = match p.compression {
             jigsmith_format::Compression::Zlib => "gzip",
-            jigsmith_format::Compression::Bzip2 => "bzip2",
+            other => other.name(),
         };
         writeln!(out, "{kind} data block found at offset {}", p.offset)?;
         writeln!(

@@ -37,9 +37,16 @@ pub struct MakeTemplateArgs {
     /// SHA-256 (format 2.0) instead of MD5 (format 1.1).
     #[arg(long)]
     sha256: bool,
-    /// Compress template data with bzip2 instead of zlib.
-    #[arg(long)]
+    /// Compress template data with bzip2 (as `--compress bzip2`).
+    #[arg(long, conflicts_with = "compress")]
     bzip2: bool,
+    /// Template data compression: gzip (default, read by every jigdo tool),
+    /// bzip2, or jigsmith's own xz (smallest) and zstd (fastest to read).
+    #[arg(long, value_name = "ALGORITHM")]
+    compress: Option<Compression>,
+    /// Compression level, 1 (fast) to 9 (small, the default).
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(1..=9))]
+    level: u32,
     /// Files smaller than this stay in the template.
     #[arg(long, default_value_t = 1024)]
     min_size: u64,
@@ -56,13 +63,16 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
     } else {
         Algorithm::Md5
     };
+    let compression = match (a.compress, a.bzip2) {
+        (Some(c), _) => c,
+        (None, true) => Compression::Bzip2,
+        (None, false) => Compression::Zlib,
+    };
+    super::mkisofs::warn_if_not_classic(compression);
     let mut scanner = Scanner::builder()
         .algorithm(algorithm)
-        .compression(if a.bzip2 {
-            Compression::Bzip2
-        } else {
-            Compression::Zlib
-        })
+        .compression(compression)
+        .level(a.level)
         .min_size(a.min_size)
         .image_checksums(Algorithm::ALL)
         .build()?;

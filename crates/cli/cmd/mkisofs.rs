@@ -115,11 +115,13 @@ fn jte_config(args: &MkisofsArgs, template_path: &Path) -> anyhow::Result<JteCon
         Some("sha256") => Algorithm::Sha256,
         Some(other) => bail!("-jigdo-checksum-algorithm {other:?}: use md5 or sha256"),
     };
-    let compression = match args.jigdo_template_compress.as_deref() {
-        None | Some("gzip") => Compression::Zlib,
-        Some("bzip2") => Compression::Bzip2,
-        Some(other) => bail!("-jigdo-template-compress {other:?}: use gzip or bzip2"),
+    let compression: Compression = match args.jigdo_template_compress.as_deref() {
+        None => Compression::Zlib,
+        Some(name) => name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("-jigdo-template-compress {e}"))?,
     };
+    warn_if_not_classic(compression);
     let mut config = JteConfig::new(algorithm, compression);
     if let Some(n) = args.jigdo_min_file_size {
         config.min_file_size = n;
@@ -171,4 +173,14 @@ fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
     template.commit()?;
     jigdo_file.commit()?;
     iso.commit()
+}
+
+/// xz and zstd templates are jigsmith's own: say so once, where it is chosen.
+pub fn warn_if_not_classic(compression: Compression) {
+    if !compression.is_classic() {
+        eprintln!(
+            "jigsmith: note: {} template data can be read by jigsmith only, not by jigdo-file, jigit-mkimage or jigdo-lite",
+            compression.name()
+        );
+    }
 }

@@ -1,4 +1,4 @@
-use std::io::{self, Read, Seek, SeekFrom, Take};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Take};
 use std::sync::Arc;
 
 use crate::{Error, Result};
@@ -10,6 +10,11 @@ pub enum Compression {
     Zlib,
     /// `BZIP` parts: a bzip2 stream.
     Bzip2,
+    /// `XZ__` parts: an xz stream (LZMA2). jigsmith's extension: the old
+    /// tools cannot read these templates.
+    Xz,
+    /// `ZSTD` parts: a zstd frame. jigsmith's extension, like [`Compression::Xz`].
+    Zstd,
 }
 
 impl Compression {
@@ -18,7 +23,26 @@ impl Compression {
         match self {
             Compression::Zlib => b"DATA",
             Compression::Bzip2 => b"BZIP",
+            Compression::Xz => b"XZ__",
+            Compression::Zstd => b"ZSTD",
         }
+    }
+
+    /// The compression of a part id, if it is one.
+    pub fn from_part_id(id: &[u8]) -> Option<Compression> {
+        [
+            Compression::Zlib,
+            Compression::Bzip2,
+            Compression::Xz,
+            Compression::Zstd,
+        ]
+        .into_iter()
+        .find(|c| c.part_id() == id)
+    }
+
+    /// Whether jigdo-file, jigit-mkimage and libjte read it.
+    pub fn is_classic(self) -> bool {
+        matches!(self, Compression::Zlib | Compression::Bzip2)
     }
 
     /// The decompressor's name, for messages.
@@ -26,6 +50,24 @@ impl Compression {
         match self {
             Compression::Zlib => "zlib",
             Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+
+    /// `gzip` (or `zlib`), `bzip2`, `xz`, `zstd`: the names
+    /// `-jigdo-template-compress` takes.
+    fn from_str(s: &str) -> std::result::Result<Compression, String> {
+        match s {
+            "gzip" | "zlib" => Ok(Compression::Zlib),
+            "bzip2" => Ok(Compression::Bzip2),
+            "xz" => Ok(Compression::Xz),
+            "zstd" => Ok(Compression::Zstd),
+            other => Err(format!("{other:?}: use gzip, bzip2, xz or zstd")),
         }
     }
 }
@@ -57,9 +99,11 @@ impl DataPart {
     }
 }
 
-enum Decoder<R> {
+enum Decoder<R: Read> {
     Zlib(flate2::read::ZlibDecoder<Take<R>>),
     Bzip2(bzip2::read::BzDecoder<Take<R>>),
+    Xz(liblzma::read::XzDecoder<Take<R>>),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<Take<R>>>),
 }
 
 impl<R: Read> Decoder<R> {
@@ -67,6 +111,8 @@ impl<R: Read> Decoder<R> {
         match self {
             Decoder::Zlib(d) => d.into_inner().into_inner(),
             Decoder::Bzip2(d) => d.into_inner().into_inner(),
+            Decoder::Xz(d) => d.into_inner().into_inner(),
+            Decoder::Zstd(d) => d.finish().into_inner().into_inner(),
         }
     }
 
@@ -74,14 +120,17 @@ impl<R: Read> Decoder<R> {
         match self {
             Decoder::Zlib(d) => d.read(buf),
             Decoder::Bzip2(d) => d.read(buf),
+            Decoder::Xz(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
         }
     }
 }
 
-enum State<R> {
+enum State<R: Read> {
     Idle(R),
     Decoding {
-        decoder: Decoder<R>,
+        /// Boxed: an xz decoder state is large, and the state is moved often.
+        decoder: Box<Decoder<R>>,
         part: usize,
         /// Raw bytes of `part` not yet handed out.
         left: u64,
@@ -94,7 +143,7 @@ enum State<R> {
 ///
 /// Each part's stream is checked to decompress to exactly the length its
 /// header states; a corrupt or short part is an error, never silent zeros.
-pub struct UnmatchedReader<R> {
+pub struct UnmatchedReader<R: Read> {
     parts: Arc<[DataPart]>,
     state: State<R>,
     /// Next part to open when idle.
@@ -152,7 +201,7 @@ impl<R: Read + Seek> UnmatchedReader<R> {
     pub fn into_inner(self) -> Option<R> {
         match self.state {
             State::Idle(r) => Some(r),
-            State::Decoding { decoder, .. } => Some(decoder.into_source()),
+            State::Decoding { decoder, .. } => Some((*decoder).into_source()),
             State::Poisoned => None,
         }
     }
@@ -187,7 +236,7 @@ impl<R: Read + Seek> UnmatchedReader<R> {
                                 actual: info.raw_len + 1,
                             });
                         }
-                        self.state = State::Idle(decoder.into_source());
+                        self.state = State::Idle((*decoder).into_source());
                         continue;
                     }
                     let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
@@ -236,10 +285,16 @@ impl<R: Read + Seek> UnmatchedReader<R> {
             .seek(SeekFrom::Start(info.stream_offset()))
             .map_err(Error::io("seeking to a template data part"))?;
         let limited = source.take(info.compressed_len);
-        let decoder = match info.compression {
+        let decoder = Box::new(match info.compression {
             Compression::Zlib => Decoder::Zlib(flate2::read::ZlibDecoder::new(limited)),
             Compression::Bzip2 => Decoder::Bzip2(bzip2::read::BzDecoder::new(limited)),
-        };
+            Compression::Xz => Decoder::Xz(liblzma::read::XzDecoder::new(limited)),
+            Compression::Zstd => Decoder::Zstd(
+                zstd::stream::read::Decoder::new(limited)
+                    .map(zstd::stream::read::Decoder::single_frame)
+                    .map_err(|e| corrupt(info, e))?,
+            ),
+        });
         Ok(State::Decoding {
             decoder,
             part: index,

@@ -318,16 +318,14 @@ fn walk_parts(r: &mut dyn ReadSeek, start: u64, file_len: u64) -> Result<(Vec<Da
         r.read_exact(hdr)
             .map_err(Error::io("reading a template part header"))?;
         let id = hdr.get(..4).unwrap_or(&[]);
-        let compression = match id {
-            b"DESC" => return Ok((parts, offset)),
-            b"DATA" => Compression::Zlib,
-            b"BZIP" => Compression::Bzip2,
-            _ => {
-                return Err(Error::UnknownPart {
-                    id: String::from_utf8_lossy(id).into_owned(),
-                    offset,
-                })
-            }
+        if id == b"DESC" {
+            return Ok((parts, offset));
+        }
+        let Some(compression) = Compression::from_part_id(id) else {
+            return Err(Error::UnknownPart {
+                id: String::from_utf8_lossy(id).into_owned(),
+                offset,
+            });
         };
         let (Some(part_len), Some(raw_len)) = (le::u48(hdr, 4), le::u48(hdr, 10)) else {
             return Err(Error::Truncated {

@@ -104,12 +104,12 @@ proptest! {
     fn write_read_rebuild(
         pieces in arb_pieces(),
         sha in any::<bool>(),
-        bz in any::<bool>(),
+        compression in 0usize..4,
         chunk in 1usize..4096,
         start in any::<prop::sample::Index>(),
     ) {
         let alg = if sha { Algorithm::Sha256 } else { Algorithm::Md5 };
-        let c = if bz { Compression::Bzip2 } else { Compression::Zlib };
+        let c = [Compression::Zlib, Compression::Bzip2, Compression::Xz, Compression::Zstd][compression];
         let bytes = write_template(&pieces, alg, c, chunk);
         let t = Template::read(&mut Cursor::new(&bytes)).unwrap();
         let image = image_of(&pieces);
@@ -137,35 +137,44 @@ proptest! {
 }
 
 fn sample() -> (Vec<u8>, Vec<Piece>) {
+    sample_in(Compression::Zlib)
+}
+
+fn sample_in(c: Compression) -> (Vec<u8>, Vec<Piece>) {
     let pieces = vec![
         Piece::Raw(b"head".repeat(300)),
         Piece::File((0..5000u32).map(|i| (i * 7) as u8).collect()),
         Piece::Raw(vec![0; 70000]),
     ];
-    (
-        write_template(&pieces, Algorithm::Md5, Compression::Zlib, 1 << 20),
-        pieces,
-    )
+    (write_template(&pieces, Algorithm::Md5, c, 1 << 20), pieces)
 }
 
 #[test]
 fn corrupt_data_part_is_reported() {
-    let (mut bytes, _) = sample();
-    let t = Template::read(&mut Cursor::new(&bytes)).unwrap();
-    let part = t.parts()[0];
-    let mid = (part.stream_offset() + part.compressed_len / 2) as usize;
-    bytes[mid] ^= 0xff;
-    let mut all = vec![0; part.raw_len as usize];
-    let err = UnmatchedReader::new(Cursor::new(&bytes), t.shared_parts(), 0)
-        .read_exact(&mut all)
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::CorruptPart { .. } | Error::PartSizeMismatch { .. }
-        ),
-        "{err}"
-    );
+    for c in [
+        Compression::Zlib,
+        Compression::Bzip2,
+        Compression::Xz,
+        Compression::Zstd,
+    ] {
+        let (mut bytes, _) = sample_in(c);
+        let t = Template::read(&mut Cursor::new(&bytes)).unwrap();
+        let part = t.parts()[0];
+        assert_eq!(part.compression, c);
+        let mid = (part.stream_offset() + part.compressed_len / 2) as usize;
+        bytes[mid] ^= 0xff;
+        let mut all = vec![0; part.raw_len as usize];
+        let err = UnmatchedReader::new(Cursor::new(&bytes), t.shared_parts(), 0)
+            .read_exact(&mut all)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::CorruptPart { .. } | Error::PartSizeMismatch { .. }
+            ),
+            "{c:?}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -60,7 +60,8 @@ impl TemplateWriterBuilder {
         self
     }
 
-    /// Compression level, 1 (fast) ..= 9 (small, the default).
+    /// Compression level, 1 (fast) ..= 9 (small, the default); for zstd,
+    /// 9 is its level 19 and the others scale with it.
     pub fn level(mut self, level: u32) -> Self {
         self.level = level.clamp(1, 9);
         self
@@ -104,6 +105,9 @@ impl TemplateWriterBuilder {
         let chunk_size = self.chunk_size.unwrap_or(match self.compression {
             Compression::Zlib => 1024 * 1024,
             Compression::Bzip2 => 900 * 1024,
+            // bigger windows find more repeats; a range read then decompresses
+            // up to this much, which the readers' data cache absorbs
+            Compression::Xz | Compression::Zstd => 4 * 1024 * 1024,
         });
         let mut out = HashingWriter::new(out);
         let header = TemplateHeader {
@@ -275,7 +279,8 @@ impl<W: Write> TemplateWriter<W> {
     }
 }
 
-/// Compresses one part's raw bytes into a complete zlib or bzip2 stream.
+/// Compresses one part's raw bytes into a complete, independent stream, so
+/// each part can be decompressed on its own (random access).
 pub(crate) fn compress(c: Compression, level: u32, raw: &[u8]) -> std::io::Result<Vec<u8>> {
     match c {
         Compression::Zlib => {
@@ -291,6 +296,26 @@ pub(crate) fn compress(c: Compression, level: u32, raw: &[u8]) -> std::io::Resul
                 Vec::with_capacity(raw.len() / 4),
                 bzip2::Compression::new(level),
             );
+            e.write_all(raw)?;
+            e.finish()
+        }
+        Compression::Xz => {
+            let preset = if level >= 9 {
+                9 | liblzma::stream::PRESET_EXTREME
+            } else {
+                level
+            };
+            let mut e = liblzma::write::XzEncoder::new(Vec::with_capacity(raw.len() / 4), preset);
+            e.write_all(raw)?;
+            e.finish()
+        }
+        Compression::Zstd => {
+            let zlevel = i32::try_from(level * 2 + 1).unwrap_or(19).min(19);
+            let mut e =
+                zstd::stream::write::Encoder::new(Vec::with_capacity(raw.len() / 4), zlevel)?;
+            // zstd checks nothing by default; xz, bzip2 and zlib all carry a checksum
+            e.include_checksum(true)?;
+            e.set_pledged_src_size(Some(raw.len() as u64))?;
             e.write_all(raw)?;
             e.finish()
         }
