@@ -673,7 +673,7 @@ mod tests {
             Err(ArgError::BadValue { .. })
         ));
         assert!(matches!(
-            parse(&["-jigdo-template-compress", "xz"]),
+            parse(&["-jigdo-template-compress", "lzma"]),
             Err(ArgError::BadValue { .. })
         ));
         assert!(matches!(
