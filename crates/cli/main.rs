@@ -8,6 +8,7 @@
 mod cmd;
 mod exit;
 mod files;
+mod logging;
 mod mkisofs_args;
 mod output;
 mod progress;
@@ -32,6 +33,8 @@ enum Command {
     MakeImage(cmd::make_image::MakeImageArgs),
     /// Find known files in an existing image and write .jigdo + .template.
     MakeTemplate(cmd::make_template::MakeTemplateArgs),
+    /// Serve every image of a tree of .jigdo files over HTTP, built on request.
+    Serve(cmd::serve::ServeArgs),
     /// Show a template's structure: version, parts, entries, image checksum.
     Inspect(cmd::inspect::InspectArgs),
     /// Checksum files with several algorithms at once, on every core.
@@ -89,6 +92,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::MakeImage(a) => cmd::make_image::run(a),
         Command::MakeTemplate(a) => cmd::make_template::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Inspect(a) => cmd::inspect::run_inspect(a),
         Command::Sums(a) => cmd::sums::run_sums(a),
         Command::ChecksumList(a) => cmd::sums::run_checksum_list(a),

@@ -7,4 +7,5 @@ pub mod jigit_mkimage;
 pub mod make_image;
 pub mod make_template;
 pub mod mkisofs;
+pub mod serve;
 pub mod sums;
