@@ -1,0 +1,237 @@
+//! Mounting, running until a signal or an unmount, and unmounting.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use fuser::{Config, MountOption, Session, SessionACL};
+use jigsmith_catalog::{Catalog, CatalogConfig, Shared};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::fs::{JigdoFs, State};
+use crate::{Error, MountOptions};
+
+/// A mounted catalog; [`Mounted::run`] serves it until it is unmounted.
+pub struct Mounted {
+    session: Session<JigdoFs>,
+    signals: Signals,
+    state: Arc<State>,
+    mountpoint: PathBuf,
+}
+
+/// Scans `catalog`'s root and mounts what it publishes read-only on
+/// `mountpoint`. Returns once the filesystem is mounted (and visible in
+/// `/proc/self/mountinfo`); nothing is served until [`Mounted::run`].
+///
+/// SIGHUP, SIGINT and SIGTERM are taken over from here on, so that a
+/// signal arriving right after the mount appears is not lost.
+///
+/// # Errors
+/// [`Error::Catalog`] for an unreadable root or checksum list,
+/// [`Error::NothingPublished`] when the root is one `.jigdo` that cannot be
+/// published, [`Error::Mountpoint`] when the mount point is not a
+/// directory, [`Error::Mount`] when the kernel or `fusermount3` refuses.
+///
+/// # Security
+/// Everything under the root is untrusted input: broken `.jigdo` files and
+/// templates are left out, symlinks out of the root are refused, and every
+/// source file is checked against its checksum before its bytes are served.
+pub fn mount(
+    catalog: CatalogConfig,
+    mountpoint: &Path,
+    options: &MountOptions,
+) -> Result<Mounted, Error> {
+    let single = std::fs::metadata(&catalog.root).is_ok_and(|m| m.is_file());
+    let root = catalog.root.clone();
+    let shared = Shared::new(catalog).map_err(Error::Catalog)?;
+    let first = Catalog::scan(&shared, None);
+    if single && first.is_empty() {
+        return Err(Error::NothingPublished { root });
+    }
+    if first.is_empty() {
+        tracing::warn!(root = %root.display(), "no image published yet (SIGHUP rescans)");
+    }
+    match std::fs::metadata(mountpoint) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::Mountpoint {
+                path: mountpoint.to_path_buf(),
+                source: std::io::Error::from(std::io::ErrorKind::NotADirectory),
+            })
+        }
+        Err(source) => {
+            return Err(Error::Mountpoint {
+                path: mountpoint.to_path_buf(),
+                source,
+            })
+        }
+    }
+    let state = Arc::new(State::new(shared, first, options)?);
+    let signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(Error::Signals)?;
+    let session = Session::new(
+        JigdoFs::new(Arc::clone(&state)),
+        mountpoint,
+        &fuse_config(options),
+    )
+    .map_err(|source| Error::Mount {
+        path: mountpoint.to_path_buf(),
+        source,
+    })?;
+    tracing::info!(
+        mountpoint = %mountpoint.display(),
+        images = state.images(),
+        "mounted"
+    );
+    Ok(Mounted {
+        session,
+        signals,
+        state,
+        mountpoint: mountpoint.to_path_buf(),
+    })
+}
+
+impl Mounted {
+    /// Serves requests until the filesystem is unmounted: by SIGINT or
+    /// SIGTERM (which unmount it here), or from outside (`fusermount3 -u`).
+    /// SIGHUP rescans the root: new `.jigdo` files appear, removed ones go.
+    ///
+    /// # Errors
+    /// [`Error::Session`] if talking to the kernel failed.
+    pub fn run(self) -> Result<(), Error> {
+        let Mounted {
+            mut session,
+            mut signals,
+            state,
+            mountpoint,
+        } = self;
+        let mut unmounter = session.unmount_callable();
+        let notifier = session.notifier();
+        let closer = signals.handle();
+        let runner = std::thread::Builder::new()
+            .name("fuse-session".into())
+            .spawn(move || {
+                let result = session.run();
+                // unmounted from outside, or after a signal: stop waiting for signals
+                closer.close();
+                result
+            })
+            .map_err(Error::Session)?;
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                state.rescan(Some(&notifier));
+                continue;
+            }
+            tracing::info!(mountpoint = %mountpoint.display(), signal, "unmounting");
+            if let Err(e) = unmounter.unmount() {
+                // busy (a file is open): detach it now, served until closed
+                tracing::warn!(mountpoint = %mountpoint.display(), "unmount: {e}; detaching it");
+                lazy_unmount(&mountpoint);
+            }
+            break;
+        }
+        match runner.join() {
+            Ok(result) => result.map_err(Error::Session),
+            Err(_) => Err(Error::Session(std::io::Error::other(
+                "the FUSE session thread panicked",
+            ))),
+        }
+    }
+
+    /// Scans the root again now (what SIGHUP does).
+    pub fn rescan(&self) {
+        self.state.rescan(None);
+    }
+}
+
+/// `fusermount3 -u -z MOUNTPOINT`: detach now, finish when the last file closes.
+fn lazy_unmount(mountpoint: &Path) {
+    let status = Command::new("fusermount3")
+        .args(["-u", "-z", "--"])
+        .arg(mountpoint)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        tracing::warn!(mountpoint = %mountpoint.display(), "fusermount3 -u -z failed");
+    }
+}
+
+fn fuse_config(options: &MountOptions) -> Config {
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::RO,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        // the kernel checks the modes (0444/0555), as on any read-only disk
+        MountOption::DefaultPermissions,
+        MountOption::FSName("jigsmith".into()),
+        MountOption::Subtype("jigsmith".into()),
+    ];
+    config.acl = SessionACL::Owner;
+    for option in &options.fuse_options {
+        match option.as_str() {
+            "allow_other" => config.acl = SessionACL::All,
+            "allow_root" => config.acl = SessionACL::RootAndOwner,
+            "ro" | "nodev" | "nosuid" | "default_permissions" => {}
+            other => config.mount_options.push(MountOption::CUSTOM(other.into())),
+        }
+    }
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_options_are_read_only_and_pass_the_rest_through() {
+        let options = MountOptions {
+            fuse_options: vec!["allow_other".into(), "ro".into(), "noatime".into()],
+            ..MountOptions::default()
+        };
+        let c = fuse_config(&options);
+        assert_eq!(c.acl, SessionACL::All);
+        assert!(c.mount_options.contains(&MountOption::RO));
+        assert!(c.mount_options.contains(&MountOption::DefaultPermissions));
+        assert!(c
+            .mount_options
+            .contains(&MountOption::CUSTOM("noatime".into())));
+        assert_eq!(
+            c.mount_options
+                .iter()
+                .filter(|o| **o == MountOption::RO)
+                .count(),
+            1
+        );
+        assert_eq!(fuse_config(&MountOptions::default()).acl, SessionACL::Owner);
+    }
+
+    #[test]
+    fn a_broken_single_jigdo_is_an_error_not_an_empty_mount() {
+        let dir = tempfile::tempdir().unwrap();
+        let jigdo = dir.path().join("x.jigdo");
+        std::fs::write(&jigdo, "[Image]\nTemplate=missing.template\n").unwrap();
+        let err = mount(
+            CatalogConfig::new(&jigdo),
+            dir.path(),
+            &MountOptions::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::NothingPublished { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_mountpoint_that_is_not_a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = mount(
+            CatalogConfig::new(dir.path()),
+            &file,
+            &MountOptions::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::Mountpoint { .. }), "{err}");
+    }
+}
