@@ -25,6 +25,7 @@ mod personalities;
 mod rebuild_genisoimage;
 mod rebuild_jigdo_file;
 mod rebuild_xorriso;
+mod serve;
 mod support;
 mod tree;
 mod writer_roundtrip;

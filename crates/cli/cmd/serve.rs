@@ -32,6 +32,12 @@ pub struct ServeArgs {
     /// Close connections where nothing moves for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     idle_timeout: u64,
+    /// Close connections that take longer than this to send a request head.
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    header_timeout: u64,
+    /// On SIGTERM/SIGINT, let running requests finish for up to SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    shutdown_grace: u64,
     /// Rescan ROOT for new, changed and removed .jigdo files every SECS
     /// seconds (0: only on SIGHUP).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
@@ -64,6 +70,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         listen: a.listen,
         max_connections: a.max_connections.max(1),
         idle_timeout: Duration::from_secs(a.idle_timeout.max(1)),
+        header_timeout: Duration::from_secs(a.header_timeout.max(1)),
+        shutdown_grace: Duration::from_secs(a.shutdown_grace),
         rescan_interval: (a.rescan > 0).then(|| Duration::from_secs(a.rescan)),
         ..ServerConfig::default()
     };

@@ -211,7 +211,8 @@ mod tests {
 
     async fn collect(mut body: Body) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
             out.extend_from_slice(frame?.data_ref().unwrap());
         }
         Ok(out)
@@ -224,9 +225,15 @@ mod tests {
             content,
             vec![
                 Segment::Fixed(Bytes::from_static(b"head")),
-                Segment::Span { start: 10, end: 600_000 },
+                Segment::Span {
+                    start: 10,
+                    end: 600_000,
+                },
                 Segment::Fixed(Bytes::from_static(b"mid")),
-                Segment::Span { start: 2 << 20, end: 3 << 20 },
+                Segment::Span {
+                    start: 2 << 20,
+                    end: 3 << 20,
+                },
             ],
         );
         let expected_len = 4 + (600_000 - 10) + 3 + (1 << 20);
@@ -245,7 +252,10 @@ mod tests {
     async fn a_read_error_ends_the_body_with_an_error() {
         let body = Body::spans(
             Arc::new(Counting(2_000_000)),
-            vec![Segment::Span { start: 1_000_000 - CHUNK as u64, end: 2_000_000 }],
+            vec![Segment::Span {
+                start: 1_000_000 - CHUNK as u64,
+                end: 2_000_000,
+            }],
         );
         assert!(collect(body).await.is_err());
     }

@@ -88,10 +88,12 @@ fn list_matches(list: &str, etag: Option<&str>, strong: bool) -> bool {
     if list.trim() == "*" {
         return true;
     }
-    list.split(',').map(str::trim).any(|tag| match tag.strip_prefix("W/") {
-        Some(weak) => !strong && weak == etag,
-        None => tag == etag,
-    })
+    list.split(',')
+        .map(str::trim)
+        .any(|tag| match tag.strip_prefix("W/") {
+            Some(weak) => !strong && weak == etag,
+            None => tag == etag,
+        })
 }
 
 fn text<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
@@ -143,17 +145,44 @@ mod tests {
     fn none_match_and_modified_since() {
         let v = validators();
         assert_eq!(evaluate(&headers(&[]), &v), PROCEED);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "\"abc\"")]), &v), Outcome::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "W/\"abc\"")]), &v), Outcome::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "\"x\", \"abc\"")]), &v), Outcome::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "*")]), &v), Outcome::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "\"x\"")]), &v), PROCEED);
-        assert_eq!(evaluate(&headers(&[("if-modified-since", MODIFIED)]), &v), Outcome::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-modified-since", EARLIER)]), &v), PROCEED);
-        assert_eq!(evaluate(&headers(&[("if-modified-since", "yesterday")]), &v), PROCEED);
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "\"abc\"")]), &v),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "W/\"abc\"")]), &v),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "\"x\", \"abc\"")]), &v),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "*")]), &v),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "\"x\"")]), &v),
+            PROCEED
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", MODIFIED)]), &v),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", EARLIER)]), &v),
+            PROCEED
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", "yesterday")]), &v),
+            PROCEED
+        );
         // If-None-Match wins over If-Modified-Since.
         assert_eq!(
-            evaluate(&headers(&[("if-none-match", "\"x\""), ("if-modified-since", MODIFIED)]), &v),
+            evaluate(
+                &headers(&[("if-none-match", "\"x\""), ("if-modified-since", MODIFIED)]),
+                &v
+            ),
             PROCEED
         );
     }
@@ -162,18 +191,35 @@ mod tests {
     fn match_and_unmodified_since() {
         let v = validators();
         assert_eq!(evaluate(&headers(&[("if-match", "\"abc\"")]), &v), PROCEED);
-        assert_eq!(evaluate(&headers(&[("if-match", "W/\"abc\"")]), &v), Outcome::Failed);
-        assert_eq!(evaluate(&headers(&[("if-match", "\"x\"")]), &v), Outcome::Failed);
-        assert_eq!(evaluate(&headers(&[("if-unmodified-since", EARLIER)]), &v), Outcome::Failed);
-        assert_eq!(evaluate(&headers(&[("if-unmodified-since", MODIFIED)]), &v), PROCEED);
+        assert_eq!(
+            evaluate(&headers(&[("if-match", "W/\"abc\"")]), &v),
+            Outcome::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-match", "\"x\"")]), &v),
+            Outcome::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-unmodified-since", EARLIER)]), &v),
+            Outcome::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-unmodified-since", MODIFIED)]), &v),
+            PROCEED
+        );
     }
 
     #[test]
     fn if_range() {
         let v = validators();
-        let no_range = Outcome::Proceed { honour_range: false };
+        let no_range = Outcome::Proceed {
+            honour_range: false,
+        };
         assert_eq!(evaluate(&headers(&[("if-range", "\"abc\"")]), &v), PROCEED);
-        assert_eq!(evaluate(&headers(&[("if-range", "W/\"abc\"")]), &v), no_range);
+        assert_eq!(
+            evaluate(&headers(&[("if-range", "W/\"abc\"")]), &v),
+            no_range
+        );
         assert_eq!(evaluate(&headers(&[("if-range", "\"old\"")]), &v), no_range);
         assert_eq!(evaluate(&headers(&[("if-range", MODIFIED)]), &v), PROCEED);
         assert_eq!(evaluate(&headers(&[("if-range", EARLIER)]), &v), no_range);

@@ -29,7 +29,11 @@ impl Content for ImageContent {
         if read < buf.len() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("image {}: ends at byte {}", self.0.name, offset + read as u64),
+                format!(
+                    "image {}: ends at byte {}",
+                    self.0.name,
+                    offset + read as u64
+                ),
             ));
         }
         Ok(())

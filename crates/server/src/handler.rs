@@ -61,7 +61,10 @@ pub(crate) async fn handle(
 async fn route(state: &State, req: &Request<Incoming>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served\n");
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are served\n",
+        );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
@@ -241,7 +244,9 @@ impl Plan {
                         end: range.end,
                     });
                 }
-                segments.push(Segment::Fixed(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+                segments.push(Segment::Fixed(Bytes::from(format!(
+                    "\r\n--{boundary}--\r\n"
+                ))));
                 builder = builder.status(StatusCode::PARTIAL_CONTENT).header(
                     header::CONTENT_TYPE,
                     format!("multipart/byteranges; boundary={boundary}"),
@@ -275,7 +280,11 @@ fn boundary() -> String {
 
 fn with_validators(mut response: Response<Body>, v: &Validators) -> Response<Body> {
     let headers = response.headers_mut();
-    if let Some(etag) = v.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+    if let Some(etag) = v
+        .etag
+        .as_deref()
+        .and_then(|e| HeaderValue::from_str(e).ok())
+    {
         headers.insert(header::ETAG, etag);
     }
     if let Some(m) = v.modified {
@@ -367,7 +376,9 @@ mod tests {
     fn accept_negotiation() {
         assert!(prefers_json("application/json"));
         assert!(prefers_json("application/json, text/html;q=0.5"));
-        assert!(!prefers_json("text/html,application/xhtml+xml,application/json"));
+        assert!(!prefers_json(
+            "text/html,application/xhtml+xml,application/json"
+        ));
         assert!(!prefers_json("*/*"));
     }
 }

@@ -128,19 +128,28 @@ impl<'a> Listing<'a> {
 
 impl<'a> ImageInfo<'a> {
     fn of(p: &'a Published) -> ImageInfo<'a> {
-        let checksums = [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
-            .into_iter()
-            .filter_map(|a| {
-                let d = p.digest(a)?;
-                Some((a.jigdo_name().to_ascii_lowercase(), d.to_hex()))
-            })
-            .collect();
+        let checksums = [
+            Algorithm::Md5,
+            Algorithm::Sha1,
+            Algorithm::Sha256,
+            Algorithm::Sha512,
+        ]
+        .into_iter()
+        .filter_map(|a| {
+            let d = p.digest(a)?;
+            Some((a.jigdo_name().to_ascii_lowercase(), d.to_hex()))
+        })
+        .collect();
         ImageInfo {
             name: &p.name,
             href: encode(&p.name),
             size: p.len(),
             modified: Some(httpdate::fmt_http_date(p.modified)),
-            modified_unix: p.modified.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs()),
+            modified_unix: p
+                .modified
+                .duration_since(UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs()),
             short_info: p.short_info(),
             info: p.info(),
             jigdo: p.jigdo_name(),
@@ -244,7 +253,10 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

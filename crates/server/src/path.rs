@@ -130,7 +130,12 @@ mod tests {
 
     #[test]
     fn encode_round_trips() {
-        for rel in ["a/b c.iso", "x%y#z?.iso", "café/ü.iso", "plain-1.0_amd64.iso"] {
+        for rel in [
+            "a/b c.iso",
+            "x%y#z?.iso",
+            "café/ü.iso",
+            "plain-1.0_amd64.iso",
+        ] {
             assert_eq!(ok(&format!("/{}", encode(rel))), rel);
         }
     }

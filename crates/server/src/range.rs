@@ -179,9 +179,16 @@ mod tests {
 
     #[test]
     fn long_lists_get_the_whole_representation() {
-        let many: Vec<String> = (0..65).map(|i| format!("{}-{}", i * 10, i * 10 + 1)).collect();
-        assert_eq!(parse(&format!("bytes={}", many.join(",")), 10_000), Ranges::Whole);
-        let ok: Vec<String> = (0..64).map(|i| format!("{}-{}", i * 10, i * 10 + 1)).collect();
+        let many: Vec<String> = (0..65)
+            .map(|i| format!("{}-{}", i * 10, i * 10 + 1))
+            .collect();
+        assert_eq!(
+            parse(&format!("bytes={}", many.join(",")), 10_000),
+            Ranges::Whole
+        );
+        let ok: Vec<String> = (0..64)
+            .map(|i| format!("{}-{}", i * 10, i * 10 + 1))
+            .collect();
         assert_eq!(parts(&format!("bytes={}", ok.join(",")), 10_000).len(), 64);
         // Thousands of overlapping specs merge into one, but are refused
         // before they cost time.
