@@ -8,14 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use jigsmith_catalog::{Dir, Entry, Published};
 use jigsmith_checksum::Algorithm;
 
-use crate::body::{Body, Content, Segment};
+use crate::body::{Body, Content, Segment, CHUNK};
 use crate::conditional::{self, Outcome, Validators};
 use crate::content::{chain, FileContent, ImageContent};
 use crate::index::{dir_url, Listing};
@@ -114,22 +114,38 @@ async fn image(req: &Request<Incoming>, p: Arc<Published>, head: bool) -> Respon
         Ok(plan) => plan,
         Err(response) => return with_validators(response, &validators),
     };
-    if !head {
-        let spans: Vec<Range<u64>> = plan.spans().collect();
-        let image = Arc::clone(&p);
-        let checked = tokio::task::spawn_blocking(move || {
-            spans.iter().try_for_each(|r| {
-                let len = (r.end - r.start).min(PRECHECK);
-                image.image.check_range(r.start, len)
-            })
-        })
-        .await;
-        let failure = match checked {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(chain(&e)),
-            Err(e) => Some(format!("internal error: {e}")),
+    if head {
+        return with_validators(plan.respond(content, ISO_TYPE, None), &validators);
+    }
+    // One trip to the blocking pool checks the files the ranges start with
+    // and reads the first chunk, so a small range costs one hand-off.
+    let spans: Vec<Range<u64>> = plan.spans().collect();
+    let reader = Arc::clone(&content);
+    let image = Arc::clone(&p);
+    let prepared = tokio::task::spawn_blocking(move || {
+        for r in &spans {
+            let len = (r.end - r.start).min(PRECHECK);
+            image
+                .image
+                .check_range(r.start, len)
+                .map_err(|e| chain(&e))?;
+        }
+        let Some(first) = spans.first() else {
+            return Ok(None);
         };
-        if let Some(why) = failure {
+        let n = (first.end - first.start).min(CHUNK as u64);
+        // n <= CHUNK, so it fits a usize.
+        let mut buf = BytesMut::zeroed(n as usize);
+        reader
+            .read_exact_at(first.start, &mut buf)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(buf.freeze()))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+    match prepared {
+        Ok(first) => with_validators(plan.respond(content, ISO_TYPE, first), &validators),
+        Err(why) => {
             tracing::warn!(image = %p.name, "cannot serve: {why}");
             let mut r = text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -137,10 +153,9 @@ async fn image(req: &Request<Incoming>, p: Arc<Published>, head: bool) -> Respon
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
-            return r;
+            r
         }
     }
-    with_validators(plan.respond(content, ISO_TYPE), &validators)
 }
 
 fn file(req: &Request<Incoming>, path: &Path, content_type: &'static str) -> Response<Body> {
@@ -154,7 +169,7 @@ fn file(req: &Request<Incoming>, path: &Path, content_type: &'static str) -> Res
     let validators = Validators::new(Some(content.etag()), content.modified);
     let content: Arc<dyn Content> = Arc::new(content);
     let response = match plan(req, content.len(), &validators) {
-        Ok(plan) => plan.respond(content, content_type),
+        Ok(plan) => plan.respond(content, content_type, None),
         Err(response) => response,
     };
     with_validators(response, &validators)
@@ -208,27 +223,35 @@ impl Plan {
         whole.into_iter().chain(list.iter().cloned())
     }
 
-    fn respond(self, content: Arc<dyn Content>, content_type: &'static str) -> Response<Body> {
+    /// The response; `first`, when given, holds the first bytes of the
+    /// first span, already read.
+    fn respond(
+        self,
+        content: Arc<dyn Content>,
+        content_type: &'static str,
+        first: Option<Bytes>,
+    ) -> Response<Body> {
         let mut builder = Response::builder().header(header::ACCEPT_RANGES, "bytes");
         let body = match self {
             Plan::Whole { len } => {
                 builder = builder
                     .status(StatusCode::OK)
                     .header(header::CONTENT_TYPE, content_type);
-                Body::spans(content, vec![Segment::Span { start: 0, end: len }])
+                Body::spans(
+                    content,
+                    with_first(vec![Segment::Span { start: 0, end: len }], first),
+                )
             }
             Plan::One { range, len } => {
                 builder = builder
                     .status(StatusCode::PARTIAL_CONTENT)
                     .header(header::CONTENT_TYPE, content_type)
                     .header(header::CONTENT_RANGE, content_range(&range, len));
-                Body::spans(
-                    content,
-                    vec![Segment::Span {
-                        start: range.start,
-                        end: range.end,
-                    }],
-                )
+                let span = Segment::Span {
+                    start: range.start,
+                    end: range.end,
+                };
+                Body::spans(content, with_first(vec![span], first))
             }
             Plan::Multipart { ranges, len } => {
                 let boundary = boundary();
@@ -251,7 +274,7 @@ impl Plan {
                     header::CONTENT_TYPE,
                     format!("multipart/byteranges; boundary={boundary}"),
                 );
-                Body::spans(content, segments)
+                Body::spans(content, with_first(segments, first))
             }
         };
         let body_len = body.len();
@@ -260,6 +283,30 @@ impl Plan {
             .body(body)
             .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
     }
+}
+
+/// Puts bytes already read in place of the start of the first span.
+fn with_first(mut segments: Vec<Segment>, first: Option<Bytes>) -> Vec<Segment> {
+    let Some(first) = first else {
+        return segments;
+    };
+    let at = segments
+        .iter()
+        .position(|s| matches!(s, Segment::Span { .. }));
+    if let Some(Segment::Span { start, end }) = at.and_then(|i| segments.get(i)) {
+        let (rest_start, end) = (*start + first.len() as u64, *end);
+        let mut replaced = vec![Segment::Fixed(first)];
+        if rest_start < end {
+            replaced.push(Segment::Span {
+                start: rest_start,
+                end,
+            });
+        }
+        if let Some(i) = at {
+            segments.splice(i..=i, replaced);
+        }
+    }
+    segments
 }
 
 fn content_range(range: &Range<u64>, len: u64) -> String {
