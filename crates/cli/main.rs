@@ -31,6 +31,9 @@ struct Cli {
 enum Command {
     /// Rebuild an image from .jigdo + .template + local files, verified.
     MakeImage(cmd::make_image::MakeImageArgs),
+    /// Download an image from a .jigdo (URL or file): seeds, many mirrors
+    /// at once, every part verified, resumable.
+    Get(cmd::get::GetArgs),
     /// Find known files in an existing image and write .jigdo + .template.
     MakeTemplate(cmd::make_template::MakeTemplateArgs),
     /// Serve every image of a tree of .jigdo files over HTTP, built on request.
@@ -92,6 +95,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::MakeImage(a) => cmd::make_image::run(a),
         Command::MakeTemplate(a) => cmd::make_template::run(a),
+        Command::Get(a) => cmd::get::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Inspect(a) => cmd::inspect::run_inspect(a),
         Command::Sums(a) => cmd::sums::run_sums(a),

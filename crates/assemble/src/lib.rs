@@ -47,7 +47,9 @@ pub use build::{Assembler, BuildReport, Missing};
 pub use data_cache::DataCache;
 pub use error::Error;
 pub use image::{Image, ImageBuilder};
-pub use load::{read_jigdo, read_template, template_beside, JigdoImage};
+pub use load::{
+    check_template_sum, image_name, read_jigdo, read_template, template_beside, JigdoImage,
+};
 pub use progress::Progress;
 pub use reader::ImageReader;
 pub use resolve::Resolver;

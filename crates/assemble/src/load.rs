@@ -117,14 +117,24 @@ impl JigdoImage {
     /// The image's file name from `[Image] Filename=`, if it is a plain name
     /// (no directory part, no `..`, no control characters).
     pub fn image_name(&self) -> Option<&str> {
-        let name = self.jigdo.image.as_ref()?.filename.as_str();
-        let plain = !name.is_empty()
-            && name != "."
-            && name != ".."
-            && !name.contains(['/', '\\'])
-            && !name.chars().any(char::is_control);
-        plain.then_some(name)
+        image_name(&self.jigdo)
     }
+}
+
+/// The image's file name from `[Image] Filename=` of `jigdo`, if it is a
+/// plain name (no directory part, no `..`, no control characters).
+///
+/// # Security
+/// The value comes from the `.jigdo`, maybe from the network: anything
+/// that could name a path outside the output directory is refused.
+pub fn image_name(jigdo: &Jigdo) -> Option<&str> {
+    let name = jigdo.image.as_ref()?.filename.as_str();
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control);
+    plain.then_some(name)
 }
 
 /// Parses a template file.
@@ -143,9 +153,13 @@ pub fn read_template(path: &Path) -> Result<Template> {
     })
 }
 
-/// Checks the template against the `.jigdo`'s checksums of it, so a
-/// template of another image is caught before any work.
-fn check_template_sum(path: &Path, jigdo: &Jigdo) -> Result<()> {
+/// Checks the template at `path` against the `.jigdo`'s checksums of it
+/// (`Template-MD5Sum`, `Template-SHA256Sum`), so a template of another
+/// image (or a damaged download) is caught before any work.
+///
+/// # Errors
+/// [`Error::TemplateMismatch`], [`Error::Io`].
+pub fn check_template_sum(path: &Path, jigdo: &Jigdo) -> Result<()> {
     let Some(image) = &jigdo.image else {
         return Ok(());
     };
