@@ -46,6 +46,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use jigsmith_catalog::{Catalog, Shared};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -149,14 +150,23 @@ impl Server {
         }
         let mut listeners = Vec::with_capacity(config.listen.len());
         for addr in &config.listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| Error::Bind {
-                    addr: *addr,
-                    source,
-                })?;
+            let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind {
+                addr: *addr,
+                source,
+            })?;
             listeners.push(listener);
         }
+        let mut server = Server::unbound(config, shared).await?;
+        server.listeners = listeners;
+        Ok(server)
+    }
+
+    /// Scans ROOT but listens nowhere: connections come from
+    /// [`Server::serve_stream`] (tests, fuzzing, socket activation).
+    ///
+    /// # Errors
+    /// [`Error::Scan`] if the scan could not run.
+    pub async fn unbound(config: ServerConfig, shared: Shared) -> Result<Server, Error> {
         let state = tokio::task::spawn_blocking(move || {
             let catalog = Catalog::scan(&shared, None);
             State {
@@ -168,9 +178,24 @@ impl Server {
         .map_err(|e| Error::Scan(e.to_string()))?;
         Ok(Server {
             state: Arc::new(state),
-            listeners,
+            listeners: Vec::new(),
             config,
         })
+    }
+
+    /// Serves one connection, already accepted, until it ends; `peer` is
+    /// what the access log names.
+    pub async fn serve_stream<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let builder = connection_builder(&self.config);
+        let io = TokioIo::new(idle::IdleTimeout::new(stream, self.config.idle_timeout));
+        let state = Arc::clone(&self.state);
+        let service = service_fn(move |req| handler::handle(Arc::clone(&state), req, peer));
+        if let Err(e) = builder.serve_connection(io, service).await {
+            tracing::debug!(%peer, "connection ended: {e}");
+        }
     }
 
     /// The addresses actually bound (port 0 resolved).
