@@ -6,8 +6,11 @@
 
 mod input;
 mod journal;
+mod remote;
 mod report;
 pub mod seed;
+
+pub use remote::with_mirrors;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -76,7 +79,7 @@ pub struct GetArgs {
     timeout: u64,
 }
 
-fn parse_mirror(s: &str) -> Result<(String, String), String> {
+pub fn parse_mirror(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((label, url)) if !label.is_empty() && !url.is_empty() => {
             let mut url = url.to_string();

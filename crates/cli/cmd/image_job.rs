@@ -22,6 +22,10 @@ pub struct Inputs {
     pub maps: Vec<(String, PathBuf)>,
     /// Checksum lists (`-md5-list` format or md5sum output).
     pub lists: Vec<PathBuf>,
+    /// `LABEL=URL` HTTP(S) mirrors for parts no local source has.
+    pub mirrors: Vec<(String, String)>,
+    /// Where parts fetched from mirrors are kept.
+    pub cache: Option<PathBuf>,
 }
 
 /// What to do with them.
@@ -109,7 +113,17 @@ pub fn load(inputs: &Inputs) -> anyhow::Result<Assembler> {
         let parsed = read_checksum_list(list)?;
         sources.add_checksum_list(&parsed);
     }
-    Ok(Assembler::new(template, template_path, Arc::new(sources)))
+    let sources: Arc<dyn jigsmith_assemble::PartSource> = match &jigdo {
+        Some(j) if !inputs.mirrors.is_empty() => super::get::with_mirrors(
+            sources,
+            j,
+            &template,
+            &inputs.mirrors,
+            inputs.cache.as_deref(),
+        )?,
+        _ => Arc::new(sources),
+    };
+    Ok(Assembler::new(template, template_path, sources))
 }
 
 pub fn read_template(path: &Path) -> anyhow::Result<Template> {

@@ -72,6 +72,7 @@ pub fn run(a: JigitMkimageArgs) -> anyhow::Result<ExitCode> {
         template: a.template,
         maps: a.map,
         lists: a.md5_list.into_iter().chain(a.sha256_list).collect(),
+        ..Inputs::default()
     };
     let job = if a.size {
         Job::Size

@@ -22,6 +22,14 @@ pub struct MakeImageArgs {
     /// A checksum list (jigdo-gen-checksum-list format or md5sum/sha256sum output).
     #[arg(short = 'f', long, value_name = "FILE")]
     checksum_list: Vec<PathBuf>,
+    /// An HTTP(S) mirror for a [Parts] label, for parts no local source
+    /// has: LABEL=URL (repeatable; the .jigdo's [Servers] follow).
+    #[arg(long, value_name = "LABEL=URL", value_parser = super::get::parse_mirror)]
+    mirror: Vec<(String, String)>,
+    /// Where parts fetched from mirrors are kept (default:
+    /// ~/.cache/jigsmith/parts).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
     /// Output file, written atomically ('-' or absent: stdout).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -61,6 +69,8 @@ pub fn run(a: MakeImageArgs) -> anyhow::Result<ExitCode> {
         template: a.template,
         maps: a.map,
         lists: a.checksum_list,
+        mirrors: a.mirror,
+        cache: a.cache,
     };
     let job = if a.size {
         Job::Size
