@@ -112,7 +112,7 @@ async fn image(req: &Request<Incoming>, p: Arc<Published>, head: bool) -> Respon
     let content: Arc<dyn Content> = Arc::new(ImageContent(Arc::clone(&p)));
     let plan = match plan(req, content.len(), &validators) {
         Ok(plan) => plan,
-        Err(response) => return with_validators(response, &validators),
+        Err(response) => return with_validators(*response, &validators),
     };
     if head {
         return with_validators(plan.respond(content, ISO_TYPE, None), &validators);
@@ -170,7 +170,7 @@ fn file(req: &Request<Incoming>, path: &Path, content_type: &'static str) -> Res
     let content: Arc<dyn Content> = Arc::new(content);
     let response = match plan(req, content.len(), &validators) {
         Ok(plan) => plan.respond(content, content_type, None),
-        Err(response) => response,
+        Err(response) => *response,
     };
     with_validators(response, &validators)
 }
@@ -184,10 +184,10 @@ enum Plan {
 
 /// Evaluates preconditions and `Range`; `Err` is a finished answer
 /// (304, 412, 416).
-fn plan(req: &Request<Incoming>, len: u64, v: &Validators) -> Result<Plan, Response<Body>> {
+fn plan(req: &Request<Incoming>, len: u64, v: &Validators) -> Result<Plan, Box<Response<Body>>> {
     let honour_range = match conditional::evaluate(req.headers(), v) {
-        Outcome::Failed => return Err(status(StatusCode::PRECONDITION_FAILED)),
-        Outcome::NotModified => return Err(status(StatusCode::NOT_MODIFIED)),
+        Outcome::Failed => return Err(Box::new(status(StatusCode::PRECONDITION_FAILED))),
+        Outcome::NotModified => return Err(Box::new(status(StatusCode::NOT_MODIFIED))),
         Outcome::Proceed { honour_range } => honour_range,
     };
     let header = req
@@ -203,7 +203,7 @@ fn plan(req: &Request<Incoming>, len: u64, v: &Validators) -> Result<Plan, Respo
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
-            return Err(r);
+            return Err(Box::new(r));
         }
         Ranges::Parts(mut parts) if parts.len() == 1 => match parts.pop() {
             Some(range) => Plan::One { range, len },

@@ -156,7 +156,7 @@ mod tests {
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_secs(5)).await;
             wr.write_all(b"x").await.unwrap();
-            b.read(&mut sink).await.unwrap();
+            b.read_exact(&mut sink[..1]).await.unwrap();
         }
         b.write_all(b"y").await.unwrap();
         assert_eq!(reader.await.unwrap().unwrap(), b'y');

@@ -150,10 +150,12 @@ impl Server {
         }
         let mut listeners = Vec::with_capacity(config.listen.len());
         for addr in &config.listen {
-            let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind {
-                addr: *addr,
-                source,
-            })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| Error::Bind {
+                    addr: *addr,
+                    source,
+                })?;
             listeners.push(listener);
         }
         let mut server = Server::unbound(config, shared).await?;
