@@ -38,6 +38,10 @@ enum Command {
     MakeTemplate(cmd::make_template::MakeTemplateArgs),
     /// Serve every image of a tree of .jigdo files over HTTP, built on request.
     Serve(cmd::serve::ServeArgs),
+    /// Mount a tree of .jigdo files (or one) as a read-only filesystem of their images.
+    Mount(cmd::mount::MountArgs),
+    /// Unmount what `jigsmith mount` mounted.
+    Umount(cmd::mount::UmountArgs),
     /// Show a template's structure: version, parts, entries, image checksum.
     Inspect(cmd::inspect::InspectArgs),
     /// Checksum files with several algorithms at once, on every core.
@@ -97,6 +101,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::MakeTemplate(a) => cmd::make_template::run(a),
         Command::Get(a) => cmd::get::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Mount(a) => cmd::mount::run(a),
+        Command::Umount(a) => cmd::mount::run_umount(a),
         Command::Inspect(a) => cmd::inspect::run_inspect(a),
         Command::Sums(a) => cmd::sums::run_sums(a),
         Command::ChecksumList(a) => cmd::sums::run_checksum_list(a),

@@ -8,5 +8,6 @@ pub mod jigit_mkimage;
 pub mod make_image;
 pub mod make_template;
 pub mod mkisofs;
+pub mod mount;
 pub mod serve;
 pub mod sums;
