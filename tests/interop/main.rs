@@ -19,6 +19,7 @@ mod boot;
 mod checks;
 mod errors;
 mod fixture;
+mod get;
 mod hybrid_layout;
 mod mkisofs_jte;
 mod personalities;

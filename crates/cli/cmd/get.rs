@@ -95,7 +95,7 @@ pub fn parse_mirror(s: &str) -> Result<(String, String), String> {
 }
 
 /// How often verified parts are made durable in the journal.
-const JOURNAL_EVERY: Duration = Duration::from_secs(3);
+const JOURNAL_EVERY: Duration = Duration::from_secs(1);
 
 /// One file item of the image still to be put in place.
 #[derive(Debug, Clone, Copy)]

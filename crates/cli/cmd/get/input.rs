@@ -82,19 +82,26 @@ pub fn load(fetcher: &Fetcher, arg: &str, output: Option<&Path>) -> anyhow::Resu
     let (template_path, downloaded) = match local_beside {
         Some(p) => (p, None),
         None => {
-            let t_url = match &url {
-                Some(u) => u.join(&named).ok(),
-                None => Url::parse(&named).ok(),
-            }
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-            let Some(t_url) = t_url else {
+            let urls = template_urls(url.as_ref(), &named);
+            if urls.is_empty() {
                 bail!("template {named:?} is neither beside the .jigdo nor an http(s) URL");
-            };
+            }
             let dest = super::sibling(&output, ".template");
             if check_template_sum(&dest, &jigdo).is_err() {
-                fetcher
-                    .download_file(&t_url, &dest, MAX_TEMPLATE)
-                    .with_context(|| format!("downloading the template {t_url}"))?;
+                let mut errors = Vec::new();
+                for u in &urls {
+                    match fetcher.download_file(u, &dest, MAX_TEMPLATE) {
+                        Ok(_) if check_template_sum(&dest, &jigdo).is_ok() => {
+                            errors.clear();
+                            break;
+                        }
+                        Ok(_) => errors.push(format!("{u}: not the template this .jigdo names")),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                if !errors.is_empty() {
+                    bail!("downloading the template: {}", errors.join("; "));
+                }
             }
             (dest.clone(), Some(dest))
         }
@@ -109,6 +116,31 @@ pub fn load(fetcher: &Fetcher, arg: &str, output: Option<&Path>) -> anyhow::Resu
         downloaded,
         output,
     })
+}
+
+/// Where the template may be: `Template=` resolved against the .jigdo's
+/// URL (or as given, for a local .jigdo), then its last path segment
+/// beside the .jigdo (as mirrors lay them out; libjte writes a local
+/// absolute path there).
+fn template_urls(jigdo_url: Option<&Url>, named: &str) -> Vec<Url> {
+    let web = |u: &Url| matches!(u.scheme(), "http" | "https");
+    let mut out = Vec::new();
+    let direct = match jigdo_url {
+        Some(j) => j.join(named).ok(),
+        None => Url::parse(named).ok(),
+    };
+    out.extend(direct.filter(web));
+    let base = named.rsplit(['/', '\\']).next().unwrap_or_default();
+    if let Some(j) = jigdo_url {
+        if !base.is_empty() && base != "." && base != ".." {
+            if let Some(u) = j.join(base).ok().filter(web) {
+                if !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Downloads and parses a .jigdo and the `[Include]`s it names, relative
