@@ -17,11 +17,19 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// `--version`: the release and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("JIGSMITH_COMMIT"),
+    ")"
+);
 
 /// Rebuild, inspect and checksum jigdo images, fast.
 #[derive(Debug, Parser)]
-#[command(name = "jigsmith", version, about, propagate_version = true)]
+#[command(name = "jigsmith", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,6 +60,10 @@ enum Command {
     /// (mkisofs/xorrisofs/genisoimage personality).
     #[command(visible_aliases = ["xorrisofs", "genisoimage"])]
     Mkisofs(cmd::mkisofs::MkisofsRawArgs),
+    /// Write a shell completion script to standard output.
+    Completions(cmd::docs::CompletionsArgs),
+    /// Write man pages (jigsmith.1, jigsmith-SUBCOMMAND.1) into a directory.
+    Manpages(cmd::docs::ManpagesArgs),
     /// jigit-mkimage personality (same options).
     #[command(name = "jigit-mkimage")]
     JigitMkimage(cmd::jigit_mkimage::JigitMkimageArgs),
@@ -106,6 +118,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => cmd::inspect::run_inspect(a),
         Command::Sums(a) => cmd::sums::run_sums(a),
         Command::ChecksumList(a) => cmd::sums::run_checksum_list(a),
+        Command::Completions(a) => cmd::docs::run_completions(a, Cli::command()),
+        Command::Manpages(a) => cmd::docs::run_manpages(a, Cli::command()),
         Command::JigitMkimage(a) => cmd::jigit_mkimage::run(a),
         Command::Mkisofs(a) => cmd::mkisofs::run_raw(a),
         Command::Jigdump(a) => cmd::inspect::run_jigdump(a),
@@ -119,7 +133,6 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_consistent() {

@@ -1,6 +1,7 @@
 //! One module per subcommand; `image_job` is what make-image and the
 //! jigit-mkimage personality share.
 
+pub mod docs;
 pub mod get;
 pub mod image_job;
 pub mod inspect;
