@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use jigsmith_assemble::{DataCache, LocalSources, PartSource, VerdictCache};
 use jigsmith_checksum::Algorithm;
-use jigsmith_format::ChecksumList;
+use jigsmith_format::{ChecksumList, Jigdo};
 
 pub use published::Published;
 
@@ -91,6 +91,19 @@ impl CatalogConfig {
     }
 }
 
+/// Makes the remote part source of one image: HTTP mirrors for the labels
+/// of its `.jigdo` and its `[Servers]`, with a cache of verified parts. Asked
+/// after local maps and lists, when an image is loaded.
+pub trait RemoteSources: Send + Sync {
+    /// The source for the image of `jigdo`, or `None` when it has no
+    /// remote place to look.
+    ///
+    /// # Errors
+    /// Why the `.jigdo`'s servers cannot be used (the image is then not
+    /// published, and the reason logged).
+    fn for_jigdo(&self, jigdo: &Jigdo) -> Result<Option<Arc<dyn PartSource>>, String>;
+}
+
 /// What every snapshot of one catalog shares: configuration, parsed
 /// checksum lists, the verdict and data caches, and extra part sources
 /// (remote mirrors).
@@ -102,6 +115,7 @@ pub struct Shared {
     only: Option<PathBuf>,
     listed: Arc<LocalSources>,
     extra: Vec<Arc<dyn PartSource>>,
+    remote: Option<Arc<dyn RemoteSources>>,
     verdicts: Arc<VerdictCache>,
     data: Arc<DataCache>,
 }
@@ -147,6 +161,7 @@ impl Shared {
             only,
             listed: Arc::new(listed),
             extra: Vec::new(),
+            remote: None,
             verdicts: Arc::new(VerdictCache::new()),
         })
     }
@@ -155,6 +170,11 @@ impl Shared {
     /// with its cache of verified parts).
     pub fn add_source(&mut self, source: Arc<dyn PartSource>) {
         self.extra.push(source);
+    }
+
+    /// Sets how each image gets its remote part source (asked last).
+    pub fn set_remote(&mut self, remote: Arc<dyn RemoteSources>) {
+        self.remote = Some(remote);
     }
 
     /// The configuration.

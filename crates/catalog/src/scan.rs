@@ -110,6 +110,11 @@ fn load(shared: &Shared, dir: &str, jigdo_path: &Path) -> Result<Published, Stri
     for extra in &shared.extra {
         sources.push(Arc::clone(extra));
     }
+    if let Some(remote) = &shared.remote {
+        if let Some(source) = remote.for_jigdo(&loaded.jigdo)? {
+            sources.push(source);
+        }
+    }
     let image = Image::builder(
         Arc::clone(&loaded.template),
         loaded.template_path.clone(),
