@@ -88,6 +88,12 @@ pub enum Error {
         #[source]
         source: jigsmith_format::Error,
     },
+    /// `.jigdo` files include each other in a circle.
+    #[error("[Include] loop: {}", describe_chain(chain))]
+    IncludeLoop {
+        /// The files of the loop, the first one again at the end.
+        chain: Vec<PathBuf>,
+    },
     /// A `.jigdo` file's `[Include]` cannot be followed.
     #[error("{}: [Include {target}]: {why}", path.display())]
     Include {
@@ -153,4 +159,12 @@ impl Error {
                 | Error::SourceChanged { .. }
         )
     }
+}
+
+fn describe_chain(chain: &[PathBuf]) -> String {
+    chain
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" includes ")
 }

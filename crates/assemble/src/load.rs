@@ -26,10 +26,17 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// Sizes are bounded by the parser (a gzip bomb is cut off), and include
 /// nesting is bounded.
 pub fn read_jigdo(path: &Path) -> Result<Jigdo> {
-    read_nested(path, 0)
+    read_nested(path, &mut Vec::new())
 }
 
-fn read_nested(path: &Path, depth: usize) -> Result<Jigdo> {
+/// `stack`: the files being read, outermost first, to name a loop.
+fn read_nested(path: &Path, stack: &mut Vec<PathBuf>) -> Result<Jigdo> {
+    let identity = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(at) = stack.iter().position(|p| *p == identity) {
+        let mut chain: Vec<PathBuf> = stack.get(at..).unwrap_or_default().to_vec();
+        chain.push(identity);
+        return Err(Error::IncludeLoop { chain });
+    }
     let f = File::open(path).map_err(|source| Error::Io {
         action: "opening",
         path: path.to_path_buf(),
@@ -41,6 +48,7 @@ fn read_nested(path: &Path, depth: usize) -> Result<Jigdo> {
     })?;
     let includes = std::mem::take(&mut jigdo.includes);
     let base = path.parent().unwrap_or(Path::new("."));
+    stack.push(identity);
     for target in includes {
         let refuse = |why| Error::Include {
             path: path.to_path_buf(),
@@ -50,12 +58,13 @@ fn read_nested(path: &Path, depth: usize) -> Result<Jigdo> {
         if target.contains("://") {
             return Err(refuse("a URL; only local includes are followed"));
         }
-        if depth + 1 > MAX_INCLUDE_DEPTH {
-            return Err(refuse("nested more than 16 levels (a loop?)"));
+        if stack.len() >= MAX_INCLUDE_DEPTH {
+            return Err(refuse("nested more than 16 levels"));
         }
         let decoded = target.replace("%20", " ").replace("%5D", "]");
-        jigdo.merge(read_nested(&base.join(decoded), depth + 1)?);
+        jigdo.merge(read_nested(&base.join(decoded), stack)?);
     }
+    stack.pop();
     Ok(jigdo)
 }
 
@@ -237,6 +246,34 @@ mod tests {
         let p = dir.path().join("a.jigdo");
         std::fs::write(&p, "[Jigdo]\nVersion=1.1\n[Include a.jigdo]\n").unwrap();
         let err = read_jigdo(&p).unwrap_err();
+        assert!(
+            matches!(&err, Error::IncludeLoop { chain } if chain.len() == 2),
+            "{err}"
+        );
+        // a -> b -> c -> b: the loop is named once, file by file.
+        std::fs::write(&p, "[Jigdo]\nVersion=1.1\n[Include b.jigdo]\n").unwrap();
+        std::fs::write(
+            dir.path().join("b.jigdo"),
+            "[Jigdo]\nVersion=1.1\n[Include c.jigdo]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("c.jigdo"),
+            "[Jigdo]\nVersion=1.1\n[Include b.jigdo]\n",
+        )
+        .unwrap();
+        let text = read_jigdo(&p).unwrap_err().to_string();
+        assert_eq!(text.matches("b.jigdo").count(), 2, "{text}");
+        assert!(
+            text.contains("c.jigdo includes") && !text.contains("a.jigdo"),
+            "{text}"
+        );
+        // a long chain without a loop is still bounded.
+        for i in 0..20 {
+            let next = format!("[Jigdo]\nVersion=1.1\n[Include d{}.jigdo]\n", i + 1);
+            std::fs::write(dir.path().join(format!("d{i}.jigdo")), next).unwrap();
+        }
+        let err = read_jigdo(&dir.path().join("d0.jigdo")).unwrap_err();
         assert!(err.to_string().contains("nested more than 16"), "{err}");
         std::fs::write(&p, "[Jigdo]\nVersion=1.1\n[Include http://x/y.jigdo]\n").unwrap();
         assert!(matches!(read_jigdo(&p), Err(Error::Include { .. })));

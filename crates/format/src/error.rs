@@ -118,6 +118,12 @@ pub enum Error {
         /// What the stream gave (a lower bound if it gave too much).
         actual: u64,
     },
+    /// A `.jigdo` file larger than any real one once decompressed (a gzip bomb?).
+    #[error(".jigdo file is over {} MiB once decompressed; real ones are at most about 10 MiB, so it is refused", limit >> 20)]
+    JigdoTooLarge {
+        /// The limit, bytes.
+        limit: u64,
+    },
     /// A value too large for a 48-bit template field.
     #[error("{what} of {value} bytes is too large for a template (48-bit field)")]
     TooLarge {

@@ -5,8 +5,9 @@ use jigsmith_checksum::{Algorithm, Digest};
 use super::{unquote_value, ImageSection, Jigdo, PartEntry, ServerEntry};
 use crate::{Error, Result};
 
-/// Largest (decompressed) `.jigdo` accepted; Debian's Blu-ray ones are ~10 MiB.
-const MAX_JIGDO: u64 = 512 * 1024 * 1024;
+/// Largest (decompressed) `.jigdo` accepted: Debian's biggest, for Blu-ray
+/// images, are about 10 MiB, so this bounds a gzip bomb long before memory.
+pub const MAX_JIGDO: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -29,8 +30,8 @@ impl Jigdo {
     /// [`Jigdo::parse`].
     ///
     /// # Security
-    /// At most 512 MiB of decompressed text is read, so a gzip bomb ends in
-    /// an error, not in exhausted memory.
+    /// At most [`MAX_JIGDO`] (64 MiB) of decompressed text is read, so a
+    /// gzip bomb ends in [`Error::JigdoTooLarge`], not in exhausted memory.
     pub fn from_reader<R: Read>(r: R) -> Result<Jigdo> {
         let mut raw = Vec::new();
         r.take(MAX_JIGDO + 1)
@@ -45,10 +46,7 @@ impl Jigdo {
             raw = text;
         }
         if raw.len() as u64 > MAX_JIGDO {
-            return Err(Error::TooLarge {
-                what: ".jigdo file",
-                value: raw.len() as u64,
-            });
+            return Err(Error::JigdoTooLarge { limit: MAX_JIGDO });
         }
         Self::parse(&raw)
     }

@@ -164,3 +164,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_gzip_bomb_is_refused_plainly() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let line = [b'#'; 1 << 20];
+    for _ in 0..65 {
+        gz.write_all(&line).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let err = Jigdo::from_reader(bomb.as_slice()).unwrap_err();
+    assert!(matches!(err, Error::JigdoTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("64 MiB"), "{err}");
+}
