@@ -26,7 +26,7 @@ use crate::xorriso_report::{normalise, REPORT_ARGS};
 
 const QEMU: &str = "qemu-system-x86_64";
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
-const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+pub(crate) const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
 /// syslinux-common's BIOS COM32 modules.
 const MODULE_DIR: &str = "/usr/lib/syslinux/modules/bios";
 const MODULES: [&str; 5] = [
@@ -61,7 +61,7 @@ LABEL off
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// debian-cd's BIOS boot options for ISOLINUX.
-const ISOLINUX_BOOT: [&str; 8] = [
+pub(crate) const ISOLINUX_BOOT: [&str; 8] = [
     "-b",
     "isolinux/isolinux.bin",
     "-c",
@@ -97,7 +97,7 @@ const APM_OFFSET: [&str; 8] = [
 
 /// Whether xorriso, ISOLINUX and syslinux's modules are installed (and, with `qemu`,
 /// qemu); prints a skip line for each one that is not.
-fn have_boot_tools(qemu: bool) -> bool {
+pub(crate) fn have_boot_tools(qemu: bool) -> bool {
     let modules: Vec<String> = MODULES
         .iter()
         .map(|m| format!("{MODULE_DIR}/{m}"))
@@ -116,7 +116,7 @@ fn have_boot_tools(qemu: bool) -> bool {
 
 /// ISOLINUX, its modules, config and marker in `isolinux/`, next to a stand-in EFI image
 /// and a package-sized file.
-fn boot_tree(seed: u64) -> Tree {
+pub(crate) fn boot_tree(seed: u64) -> Tree {
     let tree = TreeBuilder::new(seed)
         .file("boot/grub/efi.img", 64 * 1024)
         .file("pool/main/h/hello/hello_1.0_all.deb", 300_000)
@@ -166,7 +166,7 @@ fn images(tree: &Tree, extra: &[&str]) -> Images {
 
 /// How qemu sees the image: its only boot device, either way.
 #[derive(Clone, Copy, Debug)]
-enum Medium {
+pub(crate) enum Medium {
     Cd,
     HardDisk,
 }
@@ -192,7 +192,7 @@ impl Medium {
 }
 
 /// What one qemu run showed.
-struct Boot {
+pub(crate) struct Boot {
     command: String,
     /// Exit status, or `None` when qemu was killed at the deadline.
     exit: Option<ExitStatus>,
@@ -207,7 +207,7 @@ impl Boot {
     }
 
     /// Marker on the console, then a clean exit by `poweroff.c32` before the deadline.
-    fn booted(&self) -> bool {
+    pub(crate) fn booted(&self) -> bool {
         self.reached_marker() && self.exit.is_some_and(|s| s.success())
     }
 }
@@ -228,7 +228,7 @@ impl fmt::Display for Boot {
 
 /// Boots `image` from `medium` in qemu (TCG) and waits for qemu to exit, killing it at
 /// the deadline.
-fn boot(image: &Path, medium: Medium) -> Boot {
+pub(crate) fn boot(image: &Path, medium: Medium) -> Boot {
     let dir = temp_dir();
     let (serial, stderr) = (dir.path().join("serial.log"), dir.path().join("stderr"));
     let mut cmd = tool(QEMU, ["-accel", "tcg", "-m", "128", "-no-reboot"]);

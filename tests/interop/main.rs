@@ -22,6 +22,7 @@ mod fixture;
 mod get;
 mod hybrid_layout;
 mod mkisofs_jte;
+mod mount;
 mod personalities;
 mod rebuild_genisoimage;
 mod rebuild_jigdo_file;

@@ -4,8 +4,8 @@
 //! Like sshfs, `mount` returns once the filesystem is mounted: it runs
 //! itself again with `--foreground` (a fresh process, so no fork after
 //! threads exist), relays that process's messages while it starts, and
-//! returns 0 when the mount shows in /proc/self/mountinfo, or the child's
-//! error when it exits first.
+//! returns 0 when the child says it is mounted (and the mount shows in
+//! /proc/self/mountinfo), or the child's error when it exits first.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::image_job;
+
+/// What the `--detached` child prints on stderr once its mount is up.
+const READY: &str = "jigsmith-mount: ready";
 
 #[derive(Debug, Args)]
 pub struct MountArgs {
@@ -78,7 +81,10 @@ pub fn run(a: MountArgs) -> anyhow::Result<ExitCode> {
 #[cfg(unix)]
 fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
     let quiet = Arc::new(AtomicBool::new(false));
-    init_logging(a.log_file.as_deref(), a.detached.then(|| Arc::clone(&quiet)))?;
+    init_logging(
+        a.log_file.as_deref(),
+        a.detached.then(|| Arc::clone(&quiet)),
+    )?;
     let mut catalog = jigsmith_fuse::CatalogConfig::new(&a.source);
     catalog.maps = a.map;
     catalog.lists = a.checksum_list;
@@ -94,8 +100,12 @@ fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
             a.mountpoint.display()
         )
     })?;
-    // the starting process stops reading our stderr once it sees the mount
-    quiet.store(true, Ordering::Relaxed);
+    if a.detached {
+        // the starting process stops reading our stderr once it has the
+        // READY line: nothing may be written there after it
+        quiet.store(true, Ordering::Relaxed);
+        eprintln!("{READY}");
+    }
     mounted
         .run()
         .with_context(|| format!("serving {}", a.mountpoint.display()))?;
@@ -197,32 +207,44 @@ fn start_in_background(a: MountArgs) -> anyhow::Result<ExitCode> {
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().context("starting the mount process")?;
 
-    // relay what the child says while it starts (broken .jigdo files, errors)
+    // relay what the child says while it starts (broken .jigdo files,
+    // errors) until its READY line
+    let (ready_tx, ready) = std::sync::mpsc::channel();
     let relay = child.stderr.take().map(|pipe| {
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if line == READY {
+                    let _ = ready_tx.send(());
+                    return;
+                }
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
         })
     });
     loop {
+        if ready.try_recv().is_ok() {
+            if !mount_ids(&mountpoint)?
+                .iter()
+                .any(|id| !before.contains(id))
+            {
+                bail!("{} is not in /proc/self/mountinfo", mountpoint.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         if let Some(status) = child.try_wait().context("waiting for the mount process")? {
             // let the relay print the child's last words
             if let Some(relay) = relay {
                 let _ = relay.join();
+            }
+            if ready.try_recv().is_ok() {
+                bail!("the mount process exited ({status}) right after mounting");
             }
             bail!(
                 "the mount process exited ({status}) before {} was mounted",
                 mountpoint.display()
             );
         }
-        if mount_ids(&mountpoint)?
-            .iter()
-            .any(|id| !before.contains(id))
-        {
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -322,7 +344,10 @@ mod tests {
 101 22 0:54 / /tmp/other rw - fuse sshfs ro
 ";
         assert_eq!(parse_mountinfo(text, Path::new("/tmp/a b")), ["97"]);
-        assert_eq!(parse_mountinfo(text, Path::new("/tmp/other")), ["99", "100"]);
+        assert_eq!(
+            parse_mountinfo(text, Path::new("/tmp/other")),
+            ["99", "100"]
+        );
         assert!(parse_mountinfo(text, Path::new("/tmp/a")).is_empty());
         assert_eq!(unescape("a\\134b\\011c\\"), "a\\b\tc\\");
     }
