@@ -452,7 +452,7 @@ fn sighup_shows_new_and_removed_images() {
         return;
     }
     let (_root_dir, root) = canonical_temp_dir();
-    let Some(m) = Mount::foreground(&["--map", &hello_map()], &root) else {
+    let Some(m) = Mount::foreground(&["--rescan", "0", "--map", &hello_map()], &root) else {
         return;
     };
     assert!(!m.path("hello.iso").exists());
@@ -467,6 +467,24 @@ fn sighup_shows_new_and_removed_images() {
     m.signal("HUP");
     let gone = wait_for(|| !m.path("v1/hello.iso").exists());
     assert!(gone, "v1/hello.iso still there after SIGHUP\n{}", m.log());
+}
+
+/// With `--rescan SECS`, a new .jigdo appears without any signal.
+#[test]
+fn rescan_interval_shows_new_images() {
+    if !fuse_usable() {
+        return;
+    }
+    let (_root_dir, root) = canonical_temp_dir();
+    let Some(m) = Mount::foreground(&["--rescan", "1", "--map", &hello_map()], &root) else {
+        return;
+    };
+    for name in ["hello.jigdo", "hello.template"] {
+        write(&root.join(name), read(&hello().join(name)));
+    }
+    let appeared = wait_for(|| m.path("hello.iso").exists());
+    assert!(appeared, "no hello.iso after a rescan\n{}", m.log());
+    assert_eq!(md5_hex(&m.path("hello.iso")), HELLO_MD5);
 }
 
 fn wait_for(mut done: impl FnMut() -> bool) -> bool {

@@ -44,6 +44,10 @@ pub struct MountArgs {
     /// Threads answering reads.
     #[arg(long, value_name = "N", default_value_t = 8)]
     threads: usize,
+    /// Rescan SOURCE for new, changed and removed .jigdo files every SECS
+    /// seconds (0: only on SIGHUP).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    rescan: u64,
     /// Append log lines to FILE (in the background they are otherwise
     /// dropped once the mount is up).
     #[arg(long, value_name = "FILE")]
@@ -92,6 +96,7 @@ fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
     let options = jigsmith_fuse::MountOptions {
         fuse_options: a.options,
         read_threads: a.threads,
+        rescan_interval: (a.rescan > 0).then(|| Duration::from_secs(a.rescan)),
     };
     let mounted = jigsmith_fuse::mount(catalog, &a.mountpoint, &options).with_context(|| {
         format!(
@@ -183,7 +188,8 @@ fn start_in_background(a: MountArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = Command::new(exe);
     cmd.args(["mount", "--foreground", "--detached"])
         .arg(format!("--cache-size={}", a.cache_size))
-        .arg(format!("--threads={}", a.threads));
+        .arg(format!("--threads={}", a.threads))
+        .arg(format!("--rescan={}", a.rescan));
     for (label, dir) in &a.map {
         let mut map = std::ffi::OsString::from(format!("--map={label}="));
         map.push(abs(dir)?);

@@ -42,6 +42,7 @@ pub(crate) struct State {
     snapshot: RwLock<Snapshot>,
     handles: Mutex<HashMap<u64, Arc<Handle>>>,
     next_fh: AtomicU64,
+    rescanning: Mutex<()>,
     reads: rayon::ThreadPool,
     ahead: rayon::ThreadPool,
     owner: Owner,
@@ -103,6 +104,7 @@ impl State {
             snapshot: RwLock::new(Snapshot { catalog, inodes }),
             handles: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
+            rescanning: Mutex::new(()),
             reads: pool("fuse-read", options.read_threads)?,
             ahead: pool("fuse-ahead", 2)?,
             owner: Owner::of_process(),
@@ -118,6 +120,8 @@ impl State {
     /// unchanged images keep their inodes, checked files and cached data.
     /// `notifier` tells the kernel to forget the names that changed.
     pub(crate) fn rescan(&self, notifier: Option<&Notifier>) {
+        // one at a time: each new table continues the previous one's numbers
+        let _one = lock(&self.rescanning);
         let (old_catalog, old_inodes) = self.inodes_and_catalog(|c, i| (c.clone(), Arc::clone(i)));
         let catalog = Catalog::scan(&self.shared, Some(&old_catalog));
         let inodes = Arc::new(Inodes::build(

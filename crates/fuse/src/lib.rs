@@ -44,6 +44,7 @@ mod session;
 mod testdata;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use jigsmith_catalog::CatalogConfig;
 pub use session::{mount, Mounted};
@@ -57,6 +58,8 @@ pub struct MountOptions {
     pub fuse_options: Vec<String>,
     /// Threads that answer reads (they block on disk and on checking files).
     pub read_threads: usize,
+    /// Rescan the root this often (as well as on SIGHUP); `None`: only on SIGHUP.
+    pub rescan_interval: Option<Duration>,
 }
 
 impl Default for MountOptions {
@@ -64,6 +67,7 @@ impl Default for MountOptions {
         MountOptions {
             fuse_options: Vec::new(),
             read_threads: 8,
+            rescan_interval: Some(Duration::from_secs(30)),
         }
     }
 }

@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use fuser::{Config, MountOption, Session, SessionACL};
+use fuser::{Config, MountOption, Notifier, Session, SessionACL};
 use jigsmith_catalog::{Catalog, CatalogConfig, Shared};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -18,6 +21,7 @@ pub struct Mounted {
     signals: Signals,
     state: Arc<State>,
     mountpoint: PathBuf,
+    interval: Option<Duration>,
 }
 
 /// Scans `catalog`'s root and mounts what it publishes read-only on
@@ -88,6 +92,7 @@ pub fn mount(
         signals,
         state,
         mountpoint: mountpoint.to_path_buf(),
+        interval: options.rescan_interval,
     })
 }
 
@@ -104,9 +109,13 @@ impl Mounted {
             mut signals,
             state,
             mountpoint,
+            interval,
         } = self;
         let mut unmounter = session.unmount_callable();
         let notifier = session.notifier();
+        // a rescan every interval until the session ends (the sender is dropped)
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let timer = self_rescans(&state, session.notifier(), interval, stopped)?;
         let closer = signals.handle();
         let runner = std::thread::Builder::new()
             .name("fuse-session".into())
@@ -130,6 +139,10 @@ impl Mounted {
             }
             break;
         }
+        drop(stop);
+        if let Some(timer) = timer {
+            let _ = timer.join();
+        }
         match runner.join() {
             Ok(result) => result.map_err(Error::Session),
             Err(_) => Err(Error::Session(std::io::Error::other(
@@ -142,6 +155,28 @@ impl Mounted {
     pub fn rescan(&self) {
         self.state.rescan(None);
     }
+}
+
+/// Starts the thread that rescans every `interval` until `stopped` says so.
+fn self_rescans(
+    state: &Arc<State>,
+    notifier: Notifier,
+    interval: Option<Duration>,
+    stopped: Receiver<()>,
+) -> Result<Option<JoinHandle<()>>, Error> {
+    let Some(interval) = interval else {
+        return Ok(None);
+    };
+    let state = Arc::clone(state);
+    std::thread::Builder::new()
+        .name("fuse-rescan".into())
+        .spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                state.rescan(Some(&notifier));
+            }
+        })
+        .map(Some)
+        .map_err(Error::Session)
 }
 
 /// `fusermount3 -u -z MOUNTPOINT`: detach now, finish when the last file closes.
