@@ -4,6 +4,7 @@
 //! `NAME.part` with a journal beside it so a rerun after a crash fetches
 //! only what is missing; the image checked and renamed at the end.
 
+mod hasher;
 mod input;
 mod journal;
 mod remote;
@@ -30,6 +31,7 @@ use rayon::prelude::*;
 
 use super::image_job::parse_map;
 use crate::exit::VERIFY_FAILED;
+use hasher::ImageHasher;
 use input::Loaded;
 use journal::Journal;
 use report::Report;
@@ -144,10 +146,25 @@ pub fn run(a: GetArgs) -> anyhow::Result<ExitCode> {
             journal.mark_template();
             journal.flush(&image)?;
         }
+        let hasher = ImageHasher::start(image.clone(), template.clone(), |i| {
+            journal.done.contains(&i)
+                || matches!(
+                    template.items().get(i).map(|it| it.kind),
+                    Some(ItemKind::Unmatched { .. })
+                )
+        });
         let need = needed(&template, &journal);
         report.set_done_bytes(template.image_len() - need.iter().map(|n| n.len).sum::<u64>());
         let local = local_sources(&a, &loaded, &need, &report);
-        copy_local(&need, &local, &image, &template, &mut journal, &report)?;
+        copy_local(
+            &need,
+            &local,
+            &image,
+            &template,
+            &mut journal,
+            &report,
+            &hasher,
+        )?;
         journal.flush(&image)?;
         let need = needed(&template, &journal);
         missing = fetch(
@@ -155,17 +172,20 @@ pub fn run(a: GetArgs) -> anyhow::Result<ExitCode> {
             &fetcher,
             &loaded,
             &need,
-            &image,
-            &template,
+            (&image, &template),
             &mut journal,
             &report,
+            &hasher,
         )?;
         journal.flush(&image)?;
         if !missing.is_empty() {
             break;
         }
         report.verifying();
-        let actual = hash_file(&image, template.image_digest())?;
+        let actual = match hasher.finish()? {
+            Some(d) => d,
+            None => hash_file(&image, template.image_digest())?,
+        };
         if actual == template.image_digest() {
             image.sync_all().context("syncing the image")?;
             std::fs::rename(&partial, &out)
@@ -319,6 +339,7 @@ fn copy_local(
     template: &Template,
     journal: &mut Journal,
     report: &Report,
+    hasher: &ImageHasher,
 ) -> anyhow::Result<()> {
     if local.is_empty() {
         return Ok(());
@@ -338,6 +359,7 @@ fn copy_local(
         .collect();
     for i in copied {
         journal.mark(i, template);
+        hasher.ready(i);
     }
     Ok(())
 }
@@ -377,10 +399,10 @@ fn fetch(
     fetcher: &Fetcher,
     loaded: &Loaded,
     need: &[Need],
-    image: &Arc<File>,
-    template: &Template,
+    (image, template): (&Arc<File>, &Template),
     journal: &mut Journal,
     report: &Report,
+    hasher: &ImageHasher,
 ) -> anyhow::Result<Vec<String>> {
     if need.is_empty() {
         return Ok(Vec::new());
@@ -440,6 +462,7 @@ fn fetch(
                         report.note(why);
                     }
                     journal.mark(n.index, template);
+                    hasher.ready(n.index);
                 }
                 Err(e) => {
                     report.warn(&format!("{}: {e}", describe(n, names)));
