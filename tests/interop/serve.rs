@@ -751,3 +751,56 @@ fn index_page_renders_in_chromium() {
     );
     eprintln!("screenshot of the index page: {}", shot.display());
 }
+
+#[test]
+fn parts_come_from_an_http_mirror_when_not_on_disk() {
+    require!("xorriso", "jigdo-gen-checksum-list", "curl", "python3");
+    let image = Published::new(79, &[300_000, 400_000, 500_000]);
+    let root = temp_dir();
+    image.publish(root.path(), "remote");
+    // The tree as a plain HTTP mirror on loopback.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut mirror = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
+        .arg(&image.tree.root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the mirror did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let cache = temp_dir();
+    let served = Served::start(
+        root.path(),
+        &[
+            "--mirror",
+            &format!("{LABEL}=http://127.0.0.1:{port}/"),
+            "--cache",
+            cache.path().to_str().unwrap(),
+        ],
+    );
+    let body = curl(&[&served.url("/remote.iso")]).stdout;
+    let _ = mirror.kill();
+    let _ = mirror.wait();
+    assert!(body == image.bytes(), "wrong bytes through the HTTP mirror");
+    let cached = std::fs::read_dir(cache.path()).unwrap().count();
+    assert!(
+        cached >= 3,
+        "the fetched parts should be in the cache, found {cached} entries"
+    );
+    // With the mirror gone, the cached parts still serve the image.
+    assert!(curl(&[&served.url("/remote.iso")]).stdout == image.bytes());
+}

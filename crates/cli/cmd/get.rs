@@ -11,7 +11,7 @@ mod remote;
 mod report;
 pub mod seed;
 
-pub use remote::with_mirrors;
+pub use remote::{default_cache, with_mirrors};
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod jigit_mkimage;
 pub mod make_image;
 pub mod make_template;
+pub mod mirror_args;
 pub mod mkisofs;
 pub mod mount;
 pub mod serve;

@@ -26,6 +26,8 @@ pub struct ServeArgs {
     /// A checksum list naming more local files (as for make-image).
     #[arg(short = 'f', long, value_name = "FILE")]
     checksum_list: Vec<PathBuf>,
+    #[command(flatten)]
+    mirrors: super::mirror_args::MirrorArgs,
     /// Open connections at most; more are closed on accept.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
@@ -65,7 +67,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         lists: a.checksum_list,
         data_cache_bytes: a.cache_size.saturating_mul(1 << 20),
     };
-    let shared = Shared::new(config).with_context(|| format!("publishing {}", a.root.display()))?;
+    let mut shared =
+        Shared::new(config).with_context(|| format!("publishing {}", a.root.display()))?;
+    a.mirrors.install(&mut shared)?;
     let server_config = ServerConfig {
         listen: a.listen,
         max_connections: a.max_connections.max(1),

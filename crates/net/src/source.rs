@@ -21,14 +21,21 @@ pub struct HttpMirrors {
     fetcher: Arc<Fetcher>,
     mirrors: Mirrors,
     locations: HashMap<Digest, Vec<String>>,
-    cache: PartCache,
+    cache: Arc<PartCache>,
     stats: Mutex<MirrorStats>,
     fetched_bytes: AtomicU64,
 }
 
 impl HttpMirrors {
-    /// Mirrors for the parts of `jigdo`.
-    pub fn new(fetcher: Arc<Fetcher>, mirrors: Mirrors, jigdo: &Jigdo, cache: PartCache) -> Self {
+    /// Mirrors for the parts of `jigdo`. Servers and mounts pass one
+    /// `Arc<PartCache>` to the sources of all their images, so the cache's
+    /// bound holds for all of them together.
+    pub fn new(
+        fetcher: Arc<Fetcher>,
+        mirrors: Mirrors,
+        jigdo: &Jigdo,
+        cache: impl Into<Arc<PartCache>>,
+    ) -> Self {
         let mut locations: HashMap<Digest, Vec<String>> = HashMap::new();
         for p in &jigdo.parts {
             locations.entry(p.digest).or_default().extend(p.locations());
@@ -37,7 +44,7 @@ impl HttpMirrors {
             fetcher,
             mirrors,
             locations,
-            cache,
+            cache: cache.into(),
             stats: Mutex::new(HashMap::new()),
             fetched_bytes: AtomicU64::new(0),
         }

@@ -1,0 +1,67 @@
+//! `--mirror LABEL=URL` and `--cache DIR` for the commands that publish a
+//! catalog (serve, mount): each image gets HTTP mirrors for the parts no
+//! local source has, through the same code as `get` and `make-image`, with
+//! one size-bounded cache of verified parts shared by all images.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use jigsmith_assemble::PartSource;
+use jigsmith_catalog::{RemoteSources, Shared};
+use jigsmith_format::Jigdo;
+use jigsmith_net::{ClientConfig, Fetcher, HttpMirrors, Mirrors, PartCache};
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// An HTTP(S) mirror for a [Parts] label, for parts no local source has
+    /// (the .jigdo's [Servers] are then used too); repeatable.
+    #[arg(long, value_name = "LABEL=URL", value_parser = super::get::parse_mirror)]
+    mirror: Vec<(String, String)>,
+    /// Where parts fetched from mirrors are kept (default:
+    /// ~/.cache/jigsmith/parts).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Most the part cache may hold, GiB; the least recently used parts go first.
+    #[arg(long, value_name = "GIB", default_value_t = 16)]
+    cache_max: u64,
+}
+
+impl MirrorArgs {
+    /// Gives every image of `shared` its mirrors, when any `--mirror` was given.
+    pub fn install(&self, shared: &mut Shared) -> anyhow::Result<()> {
+        if self.mirror.is_empty() {
+            return Ok(());
+        }
+        let dir = self.cache.clone().unwrap_or_else(super::get::default_cache);
+        let cache = PartCache::open(&dir, self.cache_max.saturating_mul(1 << 30))
+            .with_context(|| format!("opening the part cache {}", dir.display()))?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+        let fetcher = Arc::new(Fetcher::new(ClientConfig::default(), threads)?);
+        shared.set_remote(Arc::new(MirrorSources {
+            fetcher,
+            cache: Arc::new(cache),
+            user: self.mirror.clone(),
+        }));
+        Ok(())
+    }
+}
+
+struct MirrorSources {
+    fetcher: Arc<Fetcher>,
+    cache: Arc<PartCache>,
+    user: Vec<(String, String)>,
+}
+
+impl RemoteSources for MirrorSources {
+    fn for_jigdo(&self, jigdo: &Jigdo) -> Result<Option<Arc<dyn PartSource>>, String> {
+        let mirrors = Mirrors::from_jigdo(jigdo, &self.user, false).map_err(|e| e.to_string())?;
+        Ok(Some(Arc::new(HttpMirrors::new(
+            Arc::clone(&self.fetcher),
+            mirrors,
+            jigdo,
+            Arc::clone(&self.cache),
+        ))))
+    }
+}
