@@ -42,6 +42,9 @@ enum Command {
     /// Download an image from a .jigdo (URL or file): seeds, many mirrors
     /// at once, every part verified, resumable.
     Get(cmd::get::GetArgs),
+    /// jigdo-lite personality (--noask, --scan DIR; never asks).
+    #[command(name = "jigdo-lite")]
+    JigdoLite(cmd::get::JigdoLiteArgs),
     /// Find known files in an existing image and write .jigdo + .template.
     MakeTemplate(cmd::make_template::MakeTemplateArgs),
     /// Serve every image of a tree of .jigdo files over HTTP, built on request.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             return exit::report(cmd::mkisofs::run(args.into_iter().skip(1).collect()))
         }
         "jigdump" => Command::Jigdump(parse_personality(&args)),
+        "jigdo-lite" => Command::JigdoLite(parse_personality(&args)),
         "parallel-sums" => Command::ParallelSums(parse_personality(&args)),
         "jigsum" => Command::Jigsum(parse_personality(&args)),
         "jigsum-sha256" => Command::JigsumSha256(parse_personality(&args)),
@@ -112,6 +116,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::MakeImage(a) => cmd::make_image::run(a),
         Command::MakeTemplate(a) => cmd::make_template::run(a),
         Command::Get(a) => cmd::get::run(a),
+        Command::JigdoLite(a) => cmd::get::run_jigdo_lite(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Mount(a) => cmd::mount::run(a),
         Command::Umount(a) => cmd::mount::run_umount(a),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, Parser};
 use jigsmith_assemble::{LocalSources, Location, PartSource};
 use jigsmith_checksum::{Digest, Hasher};
 use jigsmith_format::{ItemKind, Template, UnmatchedReader};
@@ -94,6 +94,77 @@ pub fn parse_mirror(s: &str) -> Result<(String, String), String> {
             "expected LABEL=URL, e.g. Debian=http://deb.debian.org/debian/, got {s:?}"
         )),
     }
+}
+
+/// jigdo-lite's command line, for scripts that call it: nothing is asked
+/// (`--noask` is accepted and implied), `--scan DIR` seeds, and the
+/// mirrors of `~/.jigdo-lite` (`debianMirror`, `nonusMirror`) are used.
+#[derive(Debug, Parser)]
+#[command(name = "jigdo-lite", version)]
+pub struct JigdoLiteArgs {
+    /// Accepted for compatibility: jigsmith never asks.
+    #[arg(long)]
+    noask: bool,
+    /// A directory or ISO image with files to reuse (repeatable).
+    #[arg(long, value_name = "DIR")]
+    scan: Vec<PathBuf>,
+    /// The .jigdo files (URLs or paths), fetched one after the other.
+    #[arg(required = true)]
+    jigdo: Vec<String>,
+}
+
+pub fn run_jigdo_lite(a: JigdoLiteArgs) -> anyhow::Result<ExitCode> {
+    let mirror = jigdo_lite_mirrors();
+    let mut code = ExitCode::SUCCESS;
+    for jigdo in a.jigdo {
+        let r = run(GetArgs {
+            jigdo,
+            output: None,
+            mirror: mirror.clone(),
+            seed: a.scan.clone(),
+            map: Vec::new(),
+            jobs: 16,
+            ca_cert: Vec::new(),
+            no_apt_cache: false,
+            keep_going: false,
+            missing: None,
+            quiet: false,
+            json: false,
+            timeout: 30,
+        })?;
+        if r != ExitCode::SUCCESS {
+            code = r;
+        }
+    }
+    Ok(code)
+}
+
+/// `debianMirror` and `nonusMirror` from `~/.jigdo-lite`, as `--mirror`s.
+fn jigdo_lite_mirrors() -> Vec<(String, String)> {
+    let Some(home) = std::env::var_os("HOME") else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(Path::new(&home).join(".jigdo-lite")).unwrap_or_default();
+    jigdo_lite_config(&text)
+}
+
+fn jigdo_lite_config(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let label = match key.trim() {
+            "debianMirror" => "Debian",
+            "nonusMirror" => "Non-US",
+            _ => continue,
+        };
+        let value = value.trim().trim_matches(['\'', '"']);
+        if let Ok(m) = parse_mirror(&format!("{label}={value}")) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// How often verified parts are made durable in the journal.
@@ -533,5 +604,26 @@ mod tests {
             ("Debian".into(), "http://h/d/".into())
         );
         assert!(parse_mirror("nope").is_err());
+    }
+
+    #[test]
+    fn jigdo_lite_personality() {
+        let a = JigdoLiteArgs::try_parse_from([
+            "jigdo-lite",
+            "--noask",
+            "--scan",
+            "/media/cdrom",
+            "http://h/a.jigdo",
+        ])
+        .unwrap();
+        assert_eq!((a.scan.len(), a.jigdo.len()), (1, 1));
+        let conf = "jigdo=''\ndebianMirror='http://deb.example/debian/'\nnonusMirror=''\n";
+        assert_eq!(
+            jigdo_lite_config(conf),
+            [(
+                "Debian".to_string(),
+                "http://deb.example/debian/".to_string()
+            )]
+        );
     }
 }
