@@ -206,3 +206,60 @@ fn full_stdout_is_an_error() {
         assert_stderr_names(&cmd, &out, "No space left on device");
     }
 }
+
+/// make-image ends with one summary line (none with -q); when files are
+/// missing it names every one by its .jigdo name, with the --map that would
+/// find them, and writes nothing.
+#[test]
+fn a_finished_build_says_what_it_did_and_missing_files_are_all_named() {
+    let hello = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
+    let jigdo = hello.join("hello.jigdo");
+    let dir = crate::support::temp_dir();
+    let out = dir.path().join("hello.iso");
+    let map = format!("Debian={}", hello.join("mirror").display());
+
+    let o = crate::support::jigsmith(["make-image", "-j"])
+        .arg(&jigdo)
+        .args(["-m", &map, "-o"])
+        .arg(&out)
+        .ok();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("jigsmith: wrote ") && err.contains("401408 bytes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 files and the image MD5 checked") && err.lines().count() == 1,
+        "{err}"
+    );
+    let o = crate::support::jigsmith(["make-image", "-q", "-j"])
+        .arg(&jigdo)
+        .args(["-m", &map, "-o"])
+        .arg(&out)
+        .ok();
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    std::fs::remove_file(&out).unwrap();
+    let o = crate::support::jigsmith(["make-image", "-j"])
+        .arg(&jigdo)
+        .arg("-o")
+        .arg(&out)
+        .fails();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for i in 1..=3 {
+        assert!(
+            err.contains(&format!("Debian:pool/main/h/hello/hello_{i}.txt")),
+            "{err}"
+        );
+    }
+    assert!(err.contains("--map Debian=DIR"), "{err}");
+    assert!(
+        !out.exists(),
+        "nothing may be written when files are missing"
+    );
+}

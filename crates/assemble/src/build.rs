@@ -25,6 +25,8 @@ pub struct Missing {
     pub len: u64,
     /// Where it should be: the first candidate path, else its `.jigdo` names.
     pub names: Vec<String>,
+    /// Its names in the `.jigdo` (`Label:path`), to say which `--map` is missing.
+    pub jigdo_names: Vec<String>,
 }
 
 /// What a finished build produced.
@@ -100,6 +102,7 @@ impl Assembler {
                     digest,
                     len: item.len,
                     names,
+                    jigdo_names: self.resolver.names(&digest),
                 });
             }
         }

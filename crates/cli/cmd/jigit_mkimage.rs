@@ -87,7 +87,8 @@ pub fn run(a: JigitMkimageArgs) -> anyhow::Result<ExitCode> {
             verify: !a.quiet,
         }
     };
-    let result = image_job::run(&inputs, job, &log);
+    // jigit-mkimage prints nothing on success; neither does its personality.
+    let result = image_job::run(&inputs, job, &log).map(|done| done.code);
     if let (Err(e), true) = (&result, logs_to_file) {
         log.line(&format!("jigit-mkimage: {e:#}"));
     }

@@ -84,9 +84,13 @@ pub fn run(a: MakeImageArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let bar = Bar::new(a.quiet);
-    let code = image_job::run(&inputs, job, &bar);
+    let done = image_job::run(&inputs, job, &bar);
     bar.finish();
-    code
+    let done = done?;
+    if let (Some(line), false) = (&done.summary, a.quiet) {
+        eprintln!("{line}");
+    }
+    Ok(done.code)
 }
 
 #[cfg(test)]
