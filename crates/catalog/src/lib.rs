@@ -39,6 +39,7 @@ use jigsmith_checksum::Algorithm;
 use jigsmith_format::{ChecksumList, Jigdo};
 
 pub use published::Published;
+pub use scan::error_chain;
 
 /// Why the catalog could not be set up.
 #[derive(Debug, thiserror::Error)]

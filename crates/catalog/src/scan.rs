@@ -182,7 +182,8 @@ fn image_digests(loaded: &JigdoImage) -> Result<Vec<Digest>, String> {
     Ok(digests)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources on one line, for log lines and error responses.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
