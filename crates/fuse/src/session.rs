@@ -190,15 +190,12 @@ fn bdi_of(mountinfo: &str, point: &str) -> Option<String> {
         .replace(' ', "\\040")
         .replace('\t', "\\011")
         .replace('\n', "\\012");
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let device = fields.nth(2)?;
-            let at = fields.nth(1)?;
-            (at == escaped).then(|| device.to_string())
-        })
-        .last()
+    mountinfo.lines().rev().find_map(|line| {
+        let mut fields = line.split(' ');
+        let device = fields.nth(2)?;
+        let at = fields.nth(1)?;
+        (at == escaped).then(|| device.to_string())
+    })
 }
 
 /// Starts the thread that rescans every `interval` until `stopped` says so.
