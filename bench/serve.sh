@@ -17,50 +17,16 @@
 #   - jigsmith's first full download, when every source file is still to be checked
 #   - peak RSS of jigsmith (VmHWM) after the 64-connection run
 set -euo pipefail
-export LC_ALL=C
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SECS=${SECS:-5}
-
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-corpus=${1:-${JIGSMITH_CORPUS:-$HOME/.cache/jigsmith-corpus}}
-
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 for t in xorriso nginx wrk curl awk python3; do
   command -v "$t" >/dev/null || die "missing tool: $t (apt-get install xorriso nginx-light wrk curl)"
 done
-if [ ! -s "$corpus/md5.list" ]; then
-  bash "$repo/../shared/corpus/build-corpus.sh" "$corpus"
-fi
-corpus=$(cd "$corpus" && pwd)
-first=$(sed -n '1s/^[0-9a-f]*[[:space:]]*[0-9]*[[:space:]]*//p' "$corpus/md5.list")
-map_from="${first%%/pool/*}/"
-
-if [ -n "${JIGSMITH_BIN:-}" ]; then
-  js=$JIGSMITH_BIN
-else
-  (cd "$repo" && cargo build --release --quiet)
-  js="${CARGO_TARGET_DIR:-$repo/target}/release/jigsmith"
-fi
-
-work=$(mktemp -d "${BENCH_WORKDIR:-${TMPDIR:-/tmp}}/jigsmith-serve-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf -- "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_init serve "${1:-}"
 
 echo "== making the corpus image with xorriso JTE"
 mkdir -p "$work/iso" "$work/jigdo"
-xorriso -as mkisofs -quiet -r -V 'jigsmith bench' -o "$work/iso/corpus.iso" \
-  -md5-list "$corpus/md5.list" -jigdo-force-md5 /pool/ -jigdo-min-file-size 1024 \
-  -jigdo-jigdo "$work/jigdo/corpus.jigdo" -jigdo-template "$work/jigdo/corpus.template" \
-  -jigdo-map "Debian=$map_from" -J -joliet-long -cache-inodes "$corpus/CD1" 2>/dev/null
-sed -i 's#^Template=.*#Template=corpus.template#; s#^Filename=.*#Filename=corpus.iso#' "$work/jigdo/corpus.jigdo"
+corpus_image "$work/iso/corpus.iso" "$work/jigdo/corpus.jigdo" "$work/jigdo/corpus.template"
 len=$(stat -c %s "$work/iso/corpus.iso")
 cat "$work/iso/corpus.iso" > /dev/null
 echo "image: $len bytes"
