@@ -32,6 +32,13 @@ fn hello() -> PathBuf {
 
 const HELLO_MD5: &str = "b0b5d84a18314aff787b92cab46df168";
 
+/// Puts the example's .jigdo and template into `dir`.
+fn copy_hello(dir: &Path) {
+    for name in ["hello.jigdo", "hello.template"] {
+        write(&dir.join(name), read(&hello().join(name)));
+    }
+}
+
 fn hello_map() -> String {
     format!("Debian={}", p(&hello().join("mirror")))
 }
@@ -445,20 +452,24 @@ fn sigterm_and_sigint_unmount_cleanly() {
     }
 }
 
+/// An empty tree mounted with `--rescan SECS`, parts mapped to the example's mirror.
+fn mount_empty_tree(rescan: &str) -> Option<(tempfile::TempDir, PathBuf, Mount)> {
+    if !fuse_usable() {
+        return None;
+    }
+    let (dir, root) = canonical_temp_dir();
+    let m = Mount::foreground(&["--rescan", rescan, "--map", &hello_map()], &root)?;
+    Some((dir, root, m))
+}
+
 /// SIGHUP rescans: a .jigdo added to the tree appears, one removed disappears.
 #[test]
 fn sighup_shows_new_and_removed_images() {
-    if !fuse_usable() {
-        return;
-    }
-    let (_root_dir, root) = canonical_temp_dir();
-    let Some(m) = Mount::foreground(&["--rescan", "0", "--map", &hello_map()], &root) else {
+    let Some((_root_dir, root, m)) = mount_empty_tree("0") else {
         return;
     };
     assert!(!m.path("hello.iso").exists());
-    for name in ["hello.jigdo", "hello.template"] {
-        write(&root.join("v1").join(name), read(&hello().join(name)));
-    }
+    copy_hello(&root.join("v1"));
     m.signal("HUP");
     let appeared = wait_for(|| m.path("v1/hello.iso").exists());
     assert!(appeared, "no v1/hello.iso after SIGHUP\n{}", m.log());
@@ -472,16 +483,10 @@ fn sighup_shows_new_and_removed_images() {
 /// With `--rescan SECS`, a new .jigdo appears without any signal.
 #[test]
 fn rescan_interval_shows_new_images() {
-    if !fuse_usable() {
-        return;
-    }
-    let (_root_dir, root) = canonical_temp_dir();
-    let Some(m) = Mount::foreground(&["--rescan", "1", "--map", &hello_map()], &root) else {
+    let Some((_root_dir, root, m)) = mount_empty_tree("1") else {
         return;
     };
-    for name in ["hello.jigdo", "hello.template"] {
-        write(&root.join(name), read(&hello().join(name)));
-    }
+    copy_hello(&root);
     let appeared = wait_for(|| m.path("hello.iso").exists());
     assert!(appeared, "no hello.iso after a rescan\n{}", m.log());
     assert_eq!(md5_hex(&m.path("hello.iso")), HELLO_MD5);

@@ -21,7 +21,7 @@ use fuser::{
     KernelConfig, LockOwner, Notifier, OpenAccMode, OpenFlags, ReplyAttr, ReplyData,
     ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
-use jigsmith_catalog::{Catalog, Published, Shared};
+use jigsmith_catalog::{error_chain, Catalog, Published, Shared};
 
 use crate::attr::{self, Owner};
 use crate::inodes::{Inodes, Node};
@@ -268,13 +268,7 @@ impl Filesystem for JigdoFs {
         };
         let len = usize::try_from(size).unwrap_or(MAX_READ).min(MAX_READ);
         match &*handle {
-            Handle::Text { bytes, .. } => {
-                let start = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                let end = start.saturating_add(len).min(bytes.len());
-                reply.data(bytes.get(start..end).unwrap_or_default());
-            }
+            Handle::Text { bytes, .. } => reply.data(slice(bytes, offset, len)),
             Handle::Image {
                 published, ahead, ..
             } => {
@@ -423,7 +417,7 @@ fn serve(handle: &Handle, offset: u64, len: usize, reply: ReplyData) {
                         offset,
                         len,
                         "read failed (EIO): {}",
-                        chain(&e)
+                        error_chain(&e)
                     );
                     reply.error(Errno::EIO);
                 }
@@ -435,15 +429,18 @@ fn serve(handle: &Handle, offset: u64, len: usize, reply: ReplyData) {
                     reply.error(Errno::EIO);
                 }
             },
-            Handle::Text { bytes, .. } => {
-                let start = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                let end = start.saturating_add(len).min(bytes.len());
-                reply.data(bytes.get(start..end).unwrap_or_default());
-            }
+            Handle::Text { bytes, .. } => reply.data(slice(bytes, offset, len)),
         }
     });
+}
+
+/// At most `len` bytes of `bytes` from `offset` (none past the end).
+fn slice(bytes: &[u8], offset: u64, len: usize) -> &[u8] {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let end = start.saturating_add(len).min(bytes.len());
+    bytes.get(start..end).unwrap_or_default()
 }
 
 /// Checks the files of `start..end` of an open image ahead of its reader.
@@ -454,7 +451,7 @@ fn check_ahead(handle: &Handle, start: u64, end: u64) {
     {
         if let Err(e) = published.image.check_range(start, end - start) {
             // the read that needs the file reports it
-            tracing::debug!(image = %label(published), "check ahead stopped: {}", chain(&e));
+            tracing::debug!(image = %label(published), "check ahead stopped: {}", error_chain(&e));
         }
         ahead.done(end);
     }
@@ -473,18 +470,6 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         }
     }
     Ok(done)
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
