@@ -76,6 +76,10 @@ pub struct GetArgs {
     /// Progress and the result as JSON objects, one a line, on stdout.
     #[arg(long)]
     json: bool,
+    /// One request at a time per connection (for servers or proxies that
+    /// mishandle HTTP/1.1 pipelining).
+    #[arg(long)]
+    no_pipelining: bool,
     /// Seconds without data before a mirror is given up on.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     timeout: u64,
@@ -130,6 +134,7 @@ pub fn run_jigdo_lite(a: JigdoLiteArgs) -> anyhow::Result<ExitCode> {
             missing: None,
             quiet: false,
             json: false,
+            no_pipelining: false,
             timeout: 30,
         })?;
         if r != ExitCode::SUCCESS {
@@ -184,6 +189,7 @@ pub fn run(a: GetArgs) -> anyhow::Result<ExitCode> {
         read_timeout: Duration::from_secs(a.timeout.max(1)),
         connect_timeout: Duration::from_secs(a.timeout.clamp(1, 15)),
         ca_certs: a.ca_cert.clone(),
+        pipeline: !a.no_pipelining,
         ..ClientConfig::default()
     };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));

@@ -27,6 +27,9 @@ pub struct ClientConfig {
     pub backoff: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Pipeline requests (two in flight per connection) to plain-http
+    /// mirrors in [`crate::Fetcher::fetch_many`].
+    pub pipeline: bool,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +42,7 @@ impl Default for ClientConfig {
             retries: 2,
             backoff: Duration::from_millis(500),
             user_agent: concat!("jigsmith/", env!("CARGO_PKG_VERSION")).to_string(),
+            pipeline: true,
         }
     }
 }

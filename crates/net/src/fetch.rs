@@ -10,7 +10,9 @@ use reqwest::Url;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-use crate::{Client, ClientConfig, Error, PartUrl, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::{pipeline, Client, ClientConfig, Error, PartUrl, Result};
 
 /// Where a part's bytes go: positional writes, so a resumed or restarted
 /// download writes each byte at its place.
@@ -292,12 +294,65 @@ impl Fetcher {
         progress: Arc<dyn FetchProgress>,
         mut done: impl FnMut(usize, Result<Fetched>) -> bool,
     ) {
+        let jobs = jobs.max(1);
+        let cfg = self.client.config();
+        let authority = |t: &Task| {
+            t.urls
+                .first()
+                .filter(|u| pipeline::eligible(&u.url))
+                .map(|u| {
+                    (
+                        u.url.host_str().map(str::to_string),
+                        u.url.port_or_known_default(),
+                    )
+                })
+        };
+        // the pipeline takes the parts whose first mirror is one plain-http host
+        let first = tasks.first().and_then(authority);
+        let (piped, mut slow): (Vec<_>, Vec<_>) = tasks
+            .into_iter()
+            .enumerate()
+            .partition(|(_, t)| cfg.pipeline && first.is_some() && authority(t) == first);
         self.block_on(async {
-            let mut queue = tasks.into_iter().enumerate();
-            let mut running = JoinSet::new();
             let mut go_on = true;
+            if !piped.is_empty() {
+                let shared = Arc::new(pipeline::Shared {
+                    queue: std::sync::Mutex::new(
+                        piped.into_iter().map(|(i, t)| (i, t, 0)).collect(),
+                    ),
+                    stop: AtomicBool::new(false),
+                    connect_timeout: cfg.connect_timeout,
+                    read_timeout: cfg.read_timeout,
+                    user_agent: cfg.user_agent.clone(),
+                });
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let mut workers = JoinSet::new();
+                for _ in 0..jobs {
+                    workers.spawn(pipeline::worker(
+                        shared.clone(),
+                        progress.clone(),
+                        tx.clone(),
+                    ));
+                }
+                drop(tx);
+                while let Some(outcome) = rx.recv().await {
+                    match outcome {
+                        pipeline::Outcome::Done(i, f) => {
+                            if go_on && !done(i, Ok(f)) {
+                                go_on = false;
+                                shared.stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        pipeline::Outcome::Fallback(i, t) => slow.push((i, t)),
+                    }
+                }
+                while workers.join_next().await.is_some() {}
+            }
+            slow.sort_by_key(|(i, _)| *i);
+            let mut queue = slow.into_iter();
+            let mut running = JoinSet::new();
             loop {
-                while go_on && running.len() < jobs.max(1) {
+                while go_on && running.len() < jobs {
                     let Some((i, task)) = queue.next() else { break };
                     let client = self.client.clone();
                     let progress = progress.clone();

@@ -36,6 +36,7 @@ mod client;
 mod error;
 mod fetch;
 mod mirrors;
+mod pipeline;
 mod source;
 
 pub use cache::PartCache;
