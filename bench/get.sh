@@ -15,52 +15,19 @@
 # Environment: JIGSMITH_BIN (skip the release build), BENCH_WORKDIR (scratch parent dir),
 # SKIP_JIGDO_LITE=1 (it takes minutes on the distant mirror).
 set -euo pipefail
-export LC_ALL=C
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+# shellcheck source=bench/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-corpus=${1:-${JIGSMITH_CORPUS:-$HOME/.cache/jigsmith-corpus}}
-
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 for t in xorriso nginx aria2c curl jigdo-lite python3 awk; do
   command -v "$t" >/dev/null || die "missing tool: $t (apt-get install xorriso nginx-light aria2 curl jigdo-file)"
 done
 [ -x /usr/bin/time ] || die "missing /usr/bin/time (apt-get install time)"
-if [ ! -s "$corpus/md5.list" ]; then
-  bash "$repo/../shared/corpus/build-corpus.sh" "$corpus"
-fi
-corpus=$(cd "$corpus" && pwd)
-first=$(sed -n '1s/^[0-9a-f]*[[:space:]]*[0-9]*[[:space:]]*//p' "$corpus/md5.list")
-map_from="${first%%/pool/*}/"
-
-if [ -n "${JIGSMITH_BIN:-}" ]; then
-  js=$JIGSMITH_BIN
-else
-  (cd "$repo" && cargo build --release --quiet)
-  js="${CARGO_TARGET_DIR:-$repo/target}/release/jigsmith"
-fi
-
-work=$(mktemp -d "${BENCH_WORKDIR:-${TMPDIR:-/tmp}}/jigsmith-get-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf -- "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_init get "${1:-}"
 
 echo "== making the corpus image with xorriso JTE"
 mkdir -p "$work/site/jigdo" "$work/site/iso" "$work/out"
 ln -s "$map_from" "$work/site/mirror"
-xorriso -as mkisofs -quiet -r -V 'jigsmith bench' -o "$work/site/iso/corpus.iso" \
-  -md5-list "$corpus/md5.list" -jigdo-force-md5 /pool/ -jigdo-min-file-size 1024 \
-  -jigdo-jigdo "$work/site/jigdo/corpus.jigdo" -jigdo-template "$work/site/jigdo/corpus.template" \
-  -jigdo-map "Debian=$map_from" -J -joliet-long -cache-inodes "$corpus/CD1" 2>/dev/null
-sed -i 's#^Template=.*#Template=corpus.template#; s#^Filename=.*#Filename=corpus.iso#' \
-  "$work/site/jigdo/corpus.jigdo"
+corpus_image "$work/site/iso/corpus.iso" "$work/site/jigdo/corpus.jigdo" "$work/site/jigdo/corpus.template"
 len=$(stat -c %s "$work/site/iso/corpus.iso")
 ref=$(md5sum < "$work/site/iso/corpus.iso" | cut -c1-32)
 parts=$(grep -c '^[A-Za-z0-9_-]*=Debian:' "$work/site/jigdo/corpus.jigdo" || true)

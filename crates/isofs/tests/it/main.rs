@@ -61,6 +61,18 @@ fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// Runs `tool ARGS -o ISO SRC`.
+fn mkiso(tool: &str, args: &[&str], src: &Path, iso: &Path) {
+    let st = Command::new(tool)
+        .args(args)
+        .arg("-o")
+        .arg(iso)
+        .arg(src)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{tool} failed");
+}
+
 fn check(iso: &Path, want: &BTreeMap<String, Vec<u8>>, names: Names) {
     let mut fs = IsoFs::open(fs::File::open(iso).unwrap()).unwrap();
     assert_eq!(fs.names(), names);
@@ -106,13 +118,12 @@ fn xorriso_rock_ridge_and_joliet() {
     let d = tempfile::tempdir().unwrap();
     let want = tree(&d.path().join("src"));
     let iso = d.path().join("x.iso");
-    let st = Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-r", "-J", "-joliet-long", "-o"])
-        .arg(&iso)
-        .arg(d.path().join("src"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    mkiso(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-r", "-J", "-joliet-long"],
+        &d.path().join("src"),
+        &iso,
+    );
     check(&iso, &want, Names::RockRidge);
     let listed = xorriso_find(&iso);
     assert_eq!(listed, want.keys().cloned().collect::<Vec<_>>());
@@ -126,13 +137,12 @@ fn genisoimage_rock_ridge_relocates_deep_directories() {
     let d = tempfile::tempdir().unwrap();
     let want = tree(&d.path().join("src"));
     let iso = d.path().join("g.iso");
-    let st = Command::new("genisoimage")
-        .args(["-quiet", "-r", "-J", "-joliet-long", "-o"])
-        .arg(&iso)
-        .arg(d.path().join("src"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    mkiso(
+        "genisoimage",
+        &["-quiet", "-r", "-J", "-joliet-long"],
+        &d.path().join("src"),
+        &iso,
+    );
     check(&iso, &want, Names::RockRidge);
 }
 
@@ -154,13 +164,7 @@ fn genisoimage_joliet_only() {
         .filter(|(k, _)| !k.starts_with("d1/") && !k.contains("very long"))
         .collect();
     let iso = d.path().join("j.iso");
-    let st = Command::new("genisoimage")
-        .args(["-quiet", "-J", "-o"])
-        .arg(&iso)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    mkiso("genisoimage", &["-quiet", "-J"], &src, &iso);
     // without Rock Ridge genisoimage leaves the symlink out
     check(&iso, &want, Names::Joliet);
 }
@@ -173,13 +177,12 @@ fn hostile_images_fail_with_typed_errors() {
     let d = tempfile::tempdir().unwrap();
     tree(&d.path().join("src"));
     let iso = d.path().join("x.iso");
-    let st = Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-r", "-o"])
-        .arg(&iso)
-        .arg(d.path().join("src"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    mkiso(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-r"],
+        &d.path().join("src"),
+        &iso,
+    );
     let good = fs::read(&iso).unwrap();
     // root directory length absurd
     let mut bad = good.clone();
