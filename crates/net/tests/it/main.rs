@@ -186,3 +186,162 @@ fn http_mirrors_source_caches_verified_parts() {
         Err(Error::BadUrl { .. })
     ));
 }
+
+/// An https mirror with a certificate from a test CA: trusted with
+/// `ca_certs`, refused without. The server is `openssl s_server -WWW`.
+#[test]
+fn https_mirror_with_a_test_ca() {
+    let have = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required under CI"
+        );
+        eprintln!("skip: openssl not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=jigsmith test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "srv.key",
+                "-out",
+                "srv.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let content = data(20_000);
+    fs::write(dir.join("f.bin"), &content).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server", "-quiet", "-WWW", "-cert", "srv.pem", "-key", "srv.key", "-accept",
+        ])
+        .arg(port.to_string())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = Url::parse(&format!("https://127.0.0.1:{port}/f.bin")).unwrap();
+    let up = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "s_server did not start");
+    let out = dir.join("out");
+    let mk_task = || Task {
+        digest: Hasher::digest(Algorithm::Md5, &content),
+        len: content.len() as u64,
+        urls: vec![PartUrl {
+            url: url.clone(),
+            mirror: "tls".into(),
+        }],
+        writer: Arc::new(FileAt {
+            file: Arc::new(fs::File::create(&out).unwrap()),
+            base: 0,
+        }),
+    };
+    let untrusting = Fetcher::new(
+        ClientConfig {
+            retries: 0,
+            ..config()
+        },
+        1,
+    )
+    .unwrap();
+    let err = untrusting.fetch_part(&mk_task(), &()).unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let trusting = Fetcher::new(
+        ClientConfig {
+            ca_certs: vec![dir.join("ca.pem")],
+            ..config()
+        },
+        1,
+    )
+    .unwrap();
+    let result = trusting.fetch_part(&mk_task(), &());
+    let _ = server.kill();
+    let _ = server.wait();
+    result.unwrap();
+    assert_eq!(fs::read(&out).unwrap(), content);
+}
