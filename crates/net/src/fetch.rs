@@ -10,7 +10,7 @@ use reqwest::Url;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::{pipeline, Client, ClientConfig, Error, PartUrl, Result};
 
@@ -321,6 +321,8 @@ impl Fetcher {
                         piped.into_iter().map(|(i, t)| (i, t, 0)).collect(),
                     ),
                     stop: AtomicBool::new(false),
+                    done: AtomicUsize::new(0),
+                    failed: AtomicUsize::new(0),
                     connect_timeout: cfg.connect_timeout,
                     read_timeout: cfg.read_timeout,
                     user_agent: cfg.user_agent.clone(),

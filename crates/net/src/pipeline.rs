@@ -10,7 +10,7 @@
 //! part to [`crate::fetch_part`], which has the whole failover logic.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +46,10 @@ pub(crate) fn eligible(url: &Url) -> bool {
 pub(crate) struct Shared {
     pub queue: Mutex<VecDeque<Queued>>,
     pub stop: AtomicBool,
+    /// Parts done and parts handed to the slow path: when most fail (a
+    /// mirror that is down, or stale), pipelining them only doubles requests.
+    pub done: AtomicUsize,
+    pub failed: AtomicUsize,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub user_agent: String,
@@ -58,7 +62,30 @@ impl Shared {
         }
         self.queue.lock().ok()?.pop_front()
     }
+
+    /// A part goes the slow way; past a few, if most do, all the rest go too.
+    fn fail(&self, q: (usize, Task), out: &UnboundedSender<Outcome>) {
+        let _ = out.send(Outcome::Fallback(q.0, q.1));
+        let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
+        if failed > MAX_EARLY_FAILURES && failed * 4 > self.done.load(Ordering::Relaxed) {
+            self.give_up(out);
+        }
+    }
+
+    /// Hands every queued part to the slow path.
+    fn give_up(&self, out: &UnboundedSender<Outcome>) {
+        let rest: Vec<Queued> = match self.queue.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for (i, t, _) in rest {
+            let _ = out.send(Outcome::Fallback(i, t));
+        }
+    }
 }
+
+/// Failures tolerated before the failure rate is looked at.
+const MAX_EARLY_FAILURES: usize = 16;
 
 /// A part in the queue, with how often a closing connection handed it back.
 pub(crate) type Queued = (usize, Task, u8);
@@ -82,8 +109,10 @@ pub(crate) async fn worker(
     };
     while let Some(first) = shared.pop() {
         let Some(stream) = connect(&shared, &first.1).await else {
+            // the mirror is unreachable: the slow path knows the other mirrors
             let _ = out.send(Outcome::Fallback(first.0, first.1));
-            continue;
+            shared.give_up(&out);
+            return;
         };
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::with_capacity(256 << 10, r);
@@ -121,6 +150,7 @@ pub(crate) async fn worker(
                     });
                     match fetched {
                         Some(f) => {
+                            shared.done.fetch_add(1, Ordering::Relaxed);
                             let _ = out.send(Outcome::Done(i, f));
                         }
                         None => give_back((i, task, bounces)),
@@ -128,7 +158,7 @@ pub(crate) async fn worker(
                     keep
                 }
                 Err(()) => {
-                    let _ = out.send(Outcome::Fallback(i, task));
+                    shared.fail((i, task), &out);
                     false
                 }
             };

@@ -98,7 +98,8 @@ fn collect(
     if sizes.contains(&meta.len()) {
         out.push((Location::file(path), meta.len()));
     }
-    if is_iso(path) {
+    // the volume descriptors start at 32 KiB
+    if meta.len() > 17 * 2048 && is_iso(path) {
         match iso_members(path) {
             Ok(members) => out.extend(members.into_iter().filter(|(_, len)| sizes.contains(len))),
             Err(e) => warnings.push(format!("seed {}: {e:#}", path.display())),

@@ -345,3 +345,54 @@ fn https_mirror_with_a_test_ca() {
     result.unwrap();
     assert_eq!(fs::read(&out).unwrap(), content);
 }
+
+/// Many parts at once, pipelined: the first mirror is down (nothing
+/// listens), so every part comes from the second one, each exactly once.
+#[test]
+fn fetch_many_with_the_first_mirror_down() {
+    let (d, _a, b, _) = two_mirrors(10);
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut tasks = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..40usize {
+        let content = data(1000 + i * 997);
+        let name = format!("p{i}.bin");
+        fs::write(d.path().join("b").join(&name), &content).unwrap();
+        let file = fs::File::create(d.path().join(format!("out{i}"))).unwrap();
+        tasks.push(Task {
+            digest: Hasher::digest(Algorithm::Md5, &content),
+            len: content.len() as u64,
+            urls: [format!("http://127.0.0.1:{dead_port}/"), b.url()]
+                .iter()
+                .map(|m| PartUrl {
+                    url: Url::parse(&format!("{m}{name}")).unwrap(),
+                    mirror: m.as_str().into(),
+                })
+                .collect(),
+            writer: Arc::new(FileAt {
+                file: Arc::new(file),
+                base: 0,
+            }),
+        });
+        want.push(content);
+    }
+    let fetcher = Fetcher::new(config(), 2).unwrap();
+    let mut done = vec![false; tasks.len()];
+    fetcher.fetch_many(tasks, 8, Arc::new(()), |i, r| {
+        assert_eq!(&*r.unwrap().mirror, b.url());
+        done[i] = true;
+        true
+    });
+    assert!(done.iter().all(|d| *d));
+    for (i, content) in want.iter().enumerate() {
+        assert_eq!(
+            &fs::read(d.path().join(format!("out{i}"))).unwrap(),
+            content
+        );
+    }
+    assert_eq!(b.log().len(), 40, "each part fetched once from B");
+}
