@@ -142,10 +142,17 @@ timed aria2c-distant "$work/out/corpus.iso" \
   aria2c -q -x16 -s16 -k1M --file-allocation=none -d "$work/out" -o corpus.iso \
   "http://127.0.0.1:$proxy_port/iso/corpus.iso"
 if [ -z "${SKIP_JIGDO_LITE:-}" ]; then
+  # apt-get download names files with an epoch `pkg_1%3a2.0_all.deb`; jigdo-lite's wget
+  # sends that `%3a` as is, nginx decodes it to `:` and answers 404, and jigdo-lite retries
+  # forever. Its mirror is a view of the same files that also has the `:` names.
+  cp -rs "$map_from" "$work/site/mirror-jl"
+  find "$work/site/mirror-jl" -name '*%3a*' | while read -r f; do ln -s "$(readlink "$f")" "${f//%3a/:}"; done
+  sed "s#^\[Servers\].*#[Servers]\nDebian=http://127.0.0.1:$proxy_port/mirror-jl/#" \
+    "$work/site/jigdo/corpus.jigdo" > "$work/site/jigdo/corpus-jl.jigdo"
   mkdir -p "$work/jl-home"
   cat > "$work/jl-home/.jigdo-lite" <<EOF
 jigdo=''
-debianMirror='http://127.0.0.1:$proxy_port/mirror/'
+debianMirror='http://127.0.0.1:$proxy_port/mirror-jl/'
 nonusMirror=''
 tmpDir='.'
 jigdoOpts='--cache jigdo-file-cache.db'
@@ -153,7 +160,7 @@ wgetOpts='--passive-ftp --dot-style=mega --continue --timeout=30'
 scanMenu=''
 EOF
   timed jigdo-lite-distant "$work/out/corpus.iso" \
-    env HOME="$work/jl-home" jigdo-lite --noask "http://127.0.0.1:$proxy_port/jigdo/corpus-$proxy_port.jigdo"
+    env HOME="$work/jl-home" jigdo-lite --noask "http://127.0.0.1:$proxy_port/jigdo/corpus-jl.jigdo"
 else
   SECS[jigdo-lite-distant]=n/a
 fi

@@ -389,7 +389,8 @@ fn local_sources(a: &GetArgs, loaded: &Loaded, need: &[Need], report: &Report) -
     }
     let mut seeds = a.seed.clone();
     let apt = Path::new("/var/cache/apt/archives");
-    if !a.no_apt_cache && apt.is_dir() {
+    // only when readable: an unreadable apt cache is not worth a warning
+    if !a.no_apt_cache && std::fs::read_dir(apt).is_ok() {
         seeds.push(apt.to_path_buf());
     }
     if !seeds.is_empty() {
