@@ -76,6 +76,8 @@ impl Setup {
     fn get(&self) -> Command {
         let mut c = jigsmith(["get", "--no-apt-cache", "--timeout", "3", "-o"]);
         c.arg(self.output());
+        // no config file of the machine's user
+        c.env("XDG_CONFIG_HOME", self.out.path().join("no-config"));
         c
     }
 
@@ -180,6 +182,34 @@ fn servers_section_and_try_last_and_a_stalled_mirror() {
     s.get().arg(s.jigdo_url()).ok();
     s.assert_done();
     assert_eq!(Setup::part_requests(&s.b), 1, "{:?}", s.b.log());
+}
+
+#[test]
+fn mirrors_and_jobs_from_the_config_file() {
+    require!("xorriso", "jigdo-gen-checksum-list");
+    let s = Setup::new(89);
+    let conf = temp_dir();
+    write(
+        &conf.path().join("jigsmith/config.toml"),
+        format!("jobs = 3\n[mirrors]\nDeb = [\"{}\"]\n", s.b.url()),
+    );
+    s.get()
+        .env("XDG_CONFIG_HOME", conf.path())
+        .arg(s.jigdo_url())
+        .ok();
+    s.assert_done();
+    assert!(Setup::part_requests(&s.b) > 0);
+    // a broken config file is an error, not ignored
+    write(
+        &conf.path().join("jigsmith/config.toml"),
+        "jobs = \"many\"\n",
+    );
+    let out = s
+        .get()
+        .env("XDG_CONFIG_HOME", conf.path())
+        .arg(s.jigdo_url())
+        .fails();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.toml"));
 }
 
 #[test]

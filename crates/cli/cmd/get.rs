@@ -4,6 +4,7 @@
 //! `NAME.part` with a journal beside it so a rerun after a crash fetches
 //! only what is missing; the image checked and renamed at the end.
 
+mod config;
 mod hasher;
 mod input;
 mod journal;
@@ -55,9 +56,9 @@ pub struct GetArgs {
     /// Where a label's files are on local disk: LABEL=DIR (repeatable).
     #[arg(short, long, value_name = "LABEL=DIR", value_parser = parse_map)]
     map: Vec<(String, PathBuf)>,
-    /// Downloads at once.
-    #[arg(short, long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    jobs: u16,
+    /// Downloads at once (default 16, or `jobs` of the config file).
+    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
     /// Trust this CA certificate (PEM) too, for https mirrors.
     #[arg(long, value_name = "FILE")]
     ca_cert: Vec<PathBuf>,
@@ -127,7 +128,7 @@ pub fn run_jigdo_lite(a: JigdoLiteArgs) -> anyhow::Result<ExitCode> {
             mirror: mirror.clone(),
             seed: a.scan.clone(),
             map: Vec::new(),
-            jobs: 16,
+            jobs: None,
             ca_cert: Vec::new(),
             no_apt_cache: false,
             keep_going: false,
@@ -184,7 +185,12 @@ struct Need {
     digest: Digest,
 }
 
-pub fn run(a: GetArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: GetArgs) -> anyhow::Result<ExitCode> {
+    // the config file fills in what the flags leave open
+    let conf = config::load()?;
+    a.jobs = a.jobs.or(conf.jobs);
+    a.mirror.extend(conf.mirrors);
+    a.seed.extend(conf.seeds);
     let config = ClientConfig {
         read_timeout: Duration::from_secs(a.timeout.max(1)),
         connect_timeout: Duration::from_secs(a.timeout.clamp(1, 15)),
@@ -527,7 +533,7 @@ fn fetch(
     let mut flush_err = None;
     fetcher.fetch_many(
         tasks,
-        usize::from(a.jobs),
+        usize::from(a.jobs.unwrap_or(16)),
         report.fetch_progress(),
         |i, r| {
             let Some((n, names)) = meta.get(i) else {
