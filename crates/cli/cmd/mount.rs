@@ -41,7 +41,7 @@ pub struct MountArgs {
     /// Memory for decompressed template data, shared by all images, in MiB.
     #[arg(long, value_name = "MiB", default_value_t = 64)]
     cache_size: u64,
-    /// Threads answering reads.
+    /// Threads answering requests (each read waits on its own thread).
     #[arg(long, value_name = "N", default_value_t = 8)]
     threads: usize,
     /// Rescan SOURCE for new, changed and removed .jigdo files every SECS

@@ -10,7 +10,8 @@
 //! (device, inode, size, mtime); a missing or corrupt source fails only the
 //! reads that need it, with EIO and a log line naming the image and file.
 //!
-//! Reads run on a small thread pool, so many readers proceed at once; each
+//! Reads are answered by several session threads, so many readers proceed
+//! at once (one waiting on a source file being hashed holds up no other); each
 //! open file keeps its position, and a sequential reader gets the source
 //! files ahead of it checked before it reaches them. Images never change
 //! under an inode (a changed image gets a new one), so the kernel keeps
@@ -18,7 +19,7 @@
 //!
 //! Memory: the catalog's decompressed template data cache
 //! ([`CatalogConfig::data_cache_bytes`]), one read buffer of at most 4 MiB
-//! (1 MiB in practice) per read thread, and per image its DESC table and at
+//! (1 MiB in practice) per session thread, and per image its DESC table and at
 //! most 64 open source files.
 //!
 //! ```no_run
@@ -56,7 +57,8 @@ pub struct MountOptions {
     /// mount; anything else goes to the kernel / `fusermount3` as given.
     /// The mount is always `ro,nodev,nosuid,default_permissions`.
     pub fuse_options: Vec<String>,
-    /// Threads that answer reads (they block on disk and on checking files).
+    /// Session threads answering requests (a read blocks its thread on disk
+    /// and on checking files).
     pub read_threads: usize,
     /// Rescan the root this often (as well as on SIGHUP); `None`: only on SIGHUP.
     pub rescan_interval: Option<Duration>,
@@ -108,8 +110,8 @@ pub enum Error {
     /// SIGHUP/SIGINT/SIGTERM could not be handled.
     #[error("setting up signal handling")]
     Signals(#[source] std::io::Error),
-    /// The read thread pool could not be started.
-    #[error("starting the read threads")]
+    /// The helper threads could not be started.
+    #[error("starting the helper threads")]
     ThreadPool(#[source] rayon::ThreadPoolBuildError),
     /// Talking to the kernel failed while the filesystem was mounted.
     #[error("serving the FUSE session")]

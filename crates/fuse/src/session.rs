@@ -71,7 +71,7 @@ pub fn mount(
             })
         }
     }
-    let state = Arc::new(State::new(shared, first, options)?);
+    let state = Arc::new(State::new(shared, first)?);
     let signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(Error::Signals)?;
     let session = Session::new(
         JigdoFs::new(Arc::clone(&state)),
@@ -243,6 +243,9 @@ fn fuse_config(options: &MountOptions) -> Config {
         MountOption::Subtype("jigsmith".into()),
     ];
     config.acl = SessionACL::Owner;
+    // several session threads, each with its own /dev/fuse descriptor
+    config.n_threads = Some(options.read_threads.max(1));
+    config.clone_fd = true;
     for option in &options.fuse_options {
         match option.as_str() {
             "allow_other" => config.acl = SessionACL::All,
