@@ -273,6 +273,10 @@ pub fn run(mut a: GetArgs) -> anyhow::Result<ExitCode> {
             image.sync_all().context("syncing the image")?;
             std::fs::rename(&partial, &out)
                 .with_context(|| format!("renaming {} to {}", partial.display(), out.display()))?;
+            // the rename itself made durable (best effort: not every system can sync a directory)
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
             journal.remove();
             loaded.cleanup();
             report.finish(&out, true, 0);
