@@ -14,6 +14,9 @@ use jigsmith_net::{Fetcher, Url};
 const MAX_JIGDO: u64 = 64 << 20;
 /// Templates of the biggest images (Blu-ray) stay far below this.
 const MAX_TEMPLATE: u64 = 16 << 30;
+/// The image is made in place, sparse: a hostile template must not make
+/// it claim a whole disk. The largest jigdo images (BD-XL) are 128 GB.
+const MAX_IMAGE: u64 = 1 << 40;
 /// How deep `[Include]`s may nest.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -108,6 +111,13 @@ pub fn load(fetcher: &Fetcher, arg: &str, output: Option<&Path>) -> anyhow::Resu
     };
     check_template_sum(&template_path, &jigdo)?;
     let template = Arc::new(read_template(&template_path)?);
+    if template.image_len() > MAX_IMAGE {
+        bail!(
+            "{}: the template describes a {} byte image; refusing anything over {MAX_IMAGE} (a hostile template?)",
+            template_path.display(),
+            template.image_len()
+        );
+    }
     Ok(Loaded {
         jigdo,
         remote: url.is_some(),
