@@ -418,12 +418,101 @@ fn read_exact_at<R: Read + Seek>(r: &mut R, offset: u64, len: u64) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::FLAG_MULTI_EXTENT;
 
     #[test]
     fn versions_are_stripped() {
         assert_eq!(strip_version("A.TXT;1"), "A.TXT");
         assert_eq!(strip_version("a;b"), "a;b");
         assert_eq!(strip_version("x;"), "x;");
+    }
+
+    /// A directory record for the tests' hand-made images.
+    fn rec(name: &[u8], lba: u32, len: u32, flags: u8) -> Vec<u8> {
+        let mut r = vec![0u8; 33];
+        r.extend_from_slice(name);
+        if name.len() % 2 == 0 {
+            r.push(0);
+        }
+        r[0] = r.len() as u8;
+        r[2..6].copy_from_slice(&lba.to_le_bytes());
+        r[10..14].copy_from_slice(&len.to_le_bytes());
+        r[25] = flags;
+        r[32] = name.len() as u8;
+        r
+    }
+
+    /// A plain ISO 9660 image: root at sector 20 holding `records`.
+    fn image(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut img = vec![0u8; 30 * 2048];
+        let pvd = 16 * 2048;
+        img[pvd] = 1;
+        img[pvd + 1..pvd + 6].copy_from_slice(b"CD001");
+        img[pvd + 128..pvd + 130].copy_from_slice(&2048u16.to_le_bytes());
+        let root = rec(&[0], 20, 2048, 2);
+        img[pvd + 156..pvd + 156 + root.len()].copy_from_slice(&root);
+        img[17 * 2048] = 255;
+        img[17 * 2048 + 1..17 * 2048 + 6].copy_from_slice(b"CD001");
+        let mut at = 20 * 2048;
+        for r in [rec(&[0], 20, 2048, 2), rec(&[1], 20, 2048, 2)]
+            .iter()
+            .chain(records)
+        {
+            img[at..at + r.len()].copy_from_slice(r);
+            at += r.len();
+        }
+        img
+    }
+
+    #[test]
+    fn multi_extent_files_are_one_file() {
+        let img = image(&[
+            rec(b"BIG.;1", 22, 2048, FLAG_MULTI_EXTENT),
+            rec(b"BIG.;1", 23, 100, 0),
+            rec(b"SMALL.TXT;1", 25, 7, 0),
+        ]);
+        let mut fs = IsoFs::open(std::io::Cursor::new(img)).unwrap();
+        assert_eq!(fs.names(), Names::Iso9660);
+        let files = fs.files().unwrap();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(files[0].path, "BIG");
+        assert_eq!(files[0].len, 2148);
+        assert_eq!(files[0].contiguous_offset(), Some(22 * 2048));
+        assert_eq!(files[1].path, "SMALL.TXT");
+        // extents that are not back to back have no single offset
+        let split = IsoFile {
+            path: "x".into(),
+            extents: vec![
+                Extent {
+                    offset: 0,
+                    len: 2048,
+                },
+                Extent {
+                    offset: 4096,
+                    len: 1,
+                },
+            ],
+            len: 2049,
+        };
+        assert_eq!(split.contiguous_offset(), None);
+    }
+
+    #[test]
+    fn records_crossing_a_block_are_refused() {
+        // eight records of 250 bytes, then one of 100 that would cross 2048
+        let mut dir = vec![0u8; 4096];
+        for i in 0..8 {
+            dir[i * 250] = 250;
+        }
+        dir[2000] = 100;
+        let err = records(&dir, 0, 2048);
+        assert!(
+            matches!(err, Err(Error::BadRecord { offset: 2000, .. })),
+            "{err:?}"
+        );
+        dir[2000] = 0; // padding: the next record starts in the next block
+        dir[2048] = 34;
+        assert_eq!(records(&dir, 0, 2048).unwrap().len(), 9);
     }
 
     #[test]
