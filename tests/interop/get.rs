@@ -127,16 +127,18 @@ fn survive_faults(seed: u64, pipelined: bool) {
         Fault::Redirect(format!("{}pool/many/f03.deb", s.b.url())),
     );
     s.a.fault("pool/many/f04.deb", Fault::TooLong(10_000));
-    // one request at a time, the dropped transfer is resumed with a range
-    // (pipelined, it goes to the one-at-a-time path and starts over)
+    // B comes from [Servers], after the --mirror A: A is tried first for
+    // every part. One request at a time, the dropped transfer is resumed
+    // with a range (pipelined, it goes to the one-at-a-time path and
+    // starts over).
+    let text = format!("{}\nDeb={}\n", s.iso.jigdo_text(), s.b.url());
+    write(&s.iso.dir.path().join("image.jigdo"), text);
     let out = s
         .get()
         .arg("--json")
         .args((!pipelined).then_some("--no-pipelining"))
         .arg("--mirror")
         .arg(format!("Deb={}", s.a.url()))
-        .arg("--mirror")
-        .arg(format!("Deb={}", s.b.url()))
         .arg(s.jigdo_url())
         .ok();
     s.assert_done();
@@ -182,6 +184,24 @@ fn servers_section_and_try_last_and_a_stalled_mirror() {
     s.get().arg(s.jigdo_url()).ok();
     s.assert_done();
     assert_eq!(Setup::part_requests(&s.b), 1, "{:?}", s.b.log());
+}
+
+#[test]
+fn parts_are_spread_over_equal_mirrors() {
+    require!("xorriso", "jigdo-gen-checksum-list");
+    let s = Setup::new(90);
+    let parts = s.tree.entries.iter().filter(|e| e.listed).count();
+    s.get()
+        .arg("--mirror")
+        .arg(format!("Deb={}", s.a.url()))
+        .arg("--mirror")
+        .arg(format!("Deb={}", s.b.url()))
+        .arg(s.jigdo_url())
+        .ok();
+    s.assert_done();
+    let (a, b) = (Setup::part_requests(&s.a), Setup::part_requests(&s.b));
+    assert_eq!(a + b, parts);
+    assert!(a >= parts / 3 && b >= parts / 3, "A {a}, B {b}");
 }
 
 #[test]

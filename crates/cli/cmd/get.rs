@@ -519,6 +519,7 @@ fn fetch(
             missing.push(describe(n, &names));
             continue;
         }
+        spread(&mut urls, &mirrors, tasks.len());
         tasks.push(Task {
             digest: n.digest,
             len: n.len,
@@ -571,6 +572,24 @@ fn fetch(
         return Err(e);
     }
     Ok(missing)
+}
+
+/// Spreads parts over the mirrors of the best tier (several `--mirror`s
+/// for a label, or several `[Servers]` entries): the k-th part starts at
+/// the k-th of them; the order after that stays as given.
+fn spread(urls: &mut [jigsmith_net::PartUrl], mirrors: &Mirrors, k: usize) {
+    let Some(first) = urls.first().map(|u| mirrors.tier(&u.mirror)) else {
+        return;
+    };
+    let equals = urls
+        .iter()
+        .take_while(|u| mirrors.tier(&u.mirror) == first)
+        .count();
+    if equals > 1 {
+        if let Some(head) = urls.get_mut(..equals) {
+            head.rotate_left(k % equals);
+        }
+    }
 }
 
 fn describe(n: &Need, names: &[String]) -> String {

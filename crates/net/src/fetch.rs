@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::pipeline::Queued;
 use crate::{pipeline, Client, ClientConfig, Error, PartUrl, Result};
 
 /// Where a part's bytes go: positional writes, so a resumed or restarted
@@ -212,6 +213,9 @@ async fn attempt(
     Ok(())
 }
 
+/// Host and port of a plain-http mirror: one pipeline each.
+type Authority = (Option<String>, Option<u16>);
+
 /// An HTTP client with its own runtime: blocking calls for synchronous
 /// callers, and many downloads at once.
 pub struct Fetcher {
@@ -296,7 +300,7 @@ impl Fetcher {
     ) {
         let jobs = jobs.max(1);
         let cfg = self.client.config();
-        let authority = |t: &Task| {
+        let authority = |t: &Task| -> Option<Authority> {
             t.urls
                 .first()
                 .filter(|u| pipeline::eligible(&u.url))
@@ -307,19 +311,29 @@ impl Fetcher {
                     )
                 })
         };
-        // the pipeline takes the parts whose first mirror is one plain-http host
-        let first = tasks.first().and_then(authority);
-        let (piped, mut slow): (Vec<_>, Vec<_>) = tasks
-            .into_iter()
-            .enumerate()
-            .partition(|(_, t)| cfg.pipeline && first.is_some() && authority(t) == first);
+        // the pipelines take the parts whose first mirror is a plain-http host,
+        // one pipeline a host, its connections in proportion to its parts
+        let mut groups: Vec<(Authority, Vec<Queued>)> = Vec::new();
+        let mut slow = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            match authority(&t).filter(|_| cfg.pipeline) {
+                Some(a) => match groups.iter_mut().find(|(g, _)| *g == a) {
+                    Some((_, v)) => v.push((i, t, 0)),
+                    None => groups.push((a, vec![(i, t, 0)])),
+                },
+                None => slow.push((i, t)),
+            }
+        }
+        let piped: usize = groups.iter().map(|(_, v)| v.len()).sum();
         self.block_on(async {
             let mut go_on = true;
-            if !piped.is_empty() {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut workers = JoinSet::new();
+            let mut all = Vec::new();
+            for (_, queue) in groups {
+                let conns = (jobs * queue.len() / piped.max(1)).clamp(1, jobs);
                 let shared = Arc::new(pipeline::Shared {
-                    queue: std::sync::Mutex::new(
-                        piped.into_iter().map(|(i, t)| (i, t, 0)).collect(),
-                    ),
+                    queue: std::sync::Mutex::new(queue.into()),
                     stop: AtomicBool::new(false),
                     done: AtomicUsize::new(0),
                     failed: AtomicUsize::new(0),
@@ -327,29 +341,30 @@ impl Fetcher {
                     read_timeout: cfg.read_timeout,
                     user_agent: cfg.user_agent.clone(),
                 });
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-                let mut workers = JoinSet::new();
-                for _ in 0..jobs {
+                for _ in 0..conns {
                     workers.spawn(pipeline::worker(
                         shared.clone(),
                         progress.clone(),
                         tx.clone(),
                     ));
                 }
-                drop(tx);
-                while let Some(outcome) = rx.recv().await {
-                    match outcome {
-                        pipeline::Outcome::Done(i, f) => {
-                            if go_on && !done(i, Ok(f)) {
-                                go_on = false;
+                all.push(shared);
+            }
+            drop(tx);
+            while let Some(outcome) = rx.recv().await {
+                match outcome {
+                    pipeline::Outcome::Done(i, f) => {
+                        if go_on && !done(i, Ok(f)) {
+                            go_on = false;
+                            for shared in &all {
                                 shared.stop.store(true, Ordering::Relaxed);
                             }
                         }
-                        pipeline::Outcome::Fallback(i, t) => slow.push((i, t)),
                     }
+                    pipeline::Outcome::Fallback(i, t) => slow.push((i, t)),
                 }
-                while workers.join_next().await.is_some() {}
             }
+            while workers.join_next().await.is_some() {}
             slow.sort_by_key(|(i, _)| *i);
             let mut queue = slow.into_iter();
             let mut running = JoinSet::new();

@@ -25,6 +25,8 @@ pub struct PartUrl {
 #[derive(Debug, Clone, Default)]
 pub struct Mirrors {
     labels: HashMap<String, Vec<Arc<str>>>,
+    /// Each base URL's tier: 0 given by the user, 1 `[Servers]`, 2 `--try-last`.
+    tiers: HashMap<Arc<str>, u8>,
     /// `[Servers]` entries left out, with the reason (for warnings).
     refused: Vec<String>,
 }
@@ -46,12 +48,25 @@ impl Mirrors {
     /// # Errors
     /// [`Error::BadUrl`] unless it is an http or https URL.
     pub fn add(&mut self, label: &str, base: &str) -> Result<()> {
+        self.add_tier(label, base, 0)
+    }
+
+    fn add_tier(&mut self, label: &str, base: &str, tier: u8) -> Result<()> {
         check_base(base)?;
         let v = self.labels.entry(label.to_string()).or_default();
         if !v.iter().any(|b| &**b == base) {
-            v.push(base.into());
+            let base: Arc<str> = base.into();
+            self.tiers.entry(base.clone()).or_insert(tier);
+            v.push(base);
         }
         Ok(())
+    }
+
+    /// How early a mirror is tried: 0 given by the user, 1 from
+    /// `[Servers]`, 2 marked `--try-last` (absolute URLs in `[Parts]`: 1).
+    /// Mirrors of one tier are equals: parts may be spread over them.
+    pub fn tier(&self, mirror: &str) -> u8 {
+        self.tiers.get(mirror).copied().unwrap_or(1)
     }
 
     /// Mirrors from `user` (`LABEL=URL` pairs, first) and the `[Servers]`
@@ -72,10 +87,12 @@ impl Mirrors {
             .servers
             .iter()
             .partition(|s| s.options().iter().any(|o| o == "--try-last"));
-        for s in first.into_iter().chain(last) {
+        let n_first = first.len();
+        for (i, s) in first.into_iter().chain(last).enumerate() {
+            let tier = if i < n_first { 1 } else { 2 };
             let mut budget = MAX_EXPANSION_STEPS;
             for base in expand(jigdo, &s.label, &s.location(), 0, &mut budget)? {
-                if m.add(&s.label, &base).is_err() && remote {
+                if m.add_tier(&s.label, &base, tier).is_err() && remote {
                     m.refused
                         .push(format!("{}={base}: not an http(s) URL", s.label));
                 }
@@ -259,6 +276,13 @@ mod tests {
         );
         assert_eq!(m.refused().len(), 1);
         assert!(m.urls("Nobody:x").unwrap().is_empty());
+        let tiers: Vec<u8> = m
+            .urls("Debian:x")
+            .unwrap()
+            .iter()
+            .map(|u| m.tier(&u.mirror))
+            .collect();
+        assert_eq!(tiers, [0, 1, 1, 2]);
     }
 
     #[test]
