@@ -297,6 +297,8 @@ pub fn run(mut a: GetArgs) -> anyhow::Result<ExitCode> {
         journal.rewrite(&template, |i| !bad.contains(&i), false)?;
     }
     if !missing.is_empty() {
+        // Parts fail in whatever order the downloads end: list them sorted.
+        missing.sort();
         if let Some(list) = &a.missing {
             let text: String = missing.iter().map(|m| format!("{m}\n")).collect();
             std::fs::write(list, text).with_context(|| format!("writing {}", list.display()))?;
