@@ -452,6 +452,31 @@ fn sigterm_and_sigint_unmount_cleanly() {
     }
 }
 
+/// SIGTERM while a file is open: the mount is detached at once (no new opens), the open
+/// file still reads, and the process exits cleanly once it is closed.
+#[test]
+fn sigterm_with_a_file_open_detaches_and_serves_it_until_closed() {
+    if !fuse_usable() {
+        return;
+    }
+    let jigdo = hello().join("hello.jigdo");
+    let Some(mut m) = Mount::foreground(&["--map", &hello_map()], &jigdo) else {
+        return;
+    };
+    let open = File::open(m.path("hello.iso")).unwrap();
+    m.signal("TERM");
+    assert!(
+        wait_for(|| !is_mount_point(&m.point)),
+        "still mounted after SIGTERM\n{}",
+        m.log()
+    );
+    let mut head = [0u8; 5];
+    open.read_exact_at(&mut head, 32769).unwrap();
+    assert_eq!(&head, b"CD001", "the open file reads on after the detach");
+    drop(open);
+    m.assert_exits_cleanly();
+}
+
 /// An empty tree mounted with `--rescan SECS`, parts mapped to the example's mirror.
 fn mount_empty_tree(rescan: &str) -> Option<(tempfile::TempDir, PathBuf, Mount)> {
     if !fuse_usable() {
