@@ -29,6 +29,23 @@ pub struct MirrorArgs {
 }
 
 impl MirrorArgs {
+    /// The same options as arguments, the cache directory made absolute
+    /// (for a process started from `/`, like a background mount).
+    pub fn to_args(&self) -> anyhow::Result<Vec<std::ffi::OsString>> {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for (label, url) in &self.mirror {
+            args.push(format!("--mirror={label}={url}").into());
+        }
+        if let Some(dir) = &self.cache {
+            let dir =
+                std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+            args.push("--cache".into());
+            args.push(dir.into());
+        }
+        args.push(format!("--cache-max={}", self.cache_max).into());
+        Ok(args)
+    }
+
     /// Gives every image of `shared` its mirrors, when any `--mirror` was given.
     pub fn install(&self, shared: &mut Shared) -> anyhow::Result<()> {
         if self.mirror.is_empty() {

@@ -30,6 +30,8 @@ pub struct MountArgs {
     /// A checksum list (jigdo-gen-checksum-list format or md5sum/sha256sum output).
     #[arg(short = 'f', long, value_name = "FILE")]
     checksum_list: Vec<PathBuf>,
+    #[command(flatten)]
+    mirrors: super::mirror_args::MirrorArgs,
     /// Stay attached: serve from this process and log to stderr until
     /// SIGINT/SIGTERM or an unmount.
     #[arg(long)]
@@ -98,13 +100,17 @@ fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
         read_threads: a.threads,
         rescan_interval: (a.rescan > 0).then(|| Duration::from_secs(a.rescan)),
     };
-    let mounted = jigsmith_fuse::mount(catalog, &a.mountpoint, &options).with_context(|| {
-        format!(
-            "mounting {} on {}",
-            a.source.display(),
-            a.mountpoint.display()
-        )
-    })?;
+    let mut shared = jigsmith_catalog::Shared::new(catalog)
+        .with_context(|| format!("publishing {}", a.source.display()))?;
+    a.mirrors.install(&mut shared)?;
+    let mounted =
+        jigsmith_fuse::mount_shared(shared, &a.mountpoint, &options).with_context(|| {
+            format!(
+                "mounting {} on {}",
+                a.source.display(),
+                a.mountpoint.display()
+            )
+        })?;
     if a.detached {
         // the starting process stops reading our stderr once it has the
         // READY line: nothing may be written there after it
@@ -198,6 +204,7 @@ fn start_in_background(a: MountArgs) -> anyhow::Result<ExitCode> {
     for list in &a.checksum_list {
         cmd.arg("--checksum-list").arg(abs(list)?);
     }
+    cmd.args(a.mirrors.to_args()?);
     if !a.options.is_empty() {
         cmd.arg("-o").arg(a.options.join(","));
     }

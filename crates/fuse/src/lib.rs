@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use jigsmith_catalog::CatalogConfig;
-pub use session::{mount, Mounted};
+pub use session::{mount, mount_shared, Mounted};
 
 /// How the filesystem is mounted and served.
 #[derive(Debug, Clone)]

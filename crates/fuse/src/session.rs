@@ -46,9 +46,22 @@ pub fn mount(
     mountpoint: &Path,
     options: &MountOptions,
 ) -> Result<Mounted, Error> {
-    let single = std::fs::metadata(&catalog.root).is_ok_and(|m| m.is_file());
-    let root = catalog.root.clone();
     let shared = Shared::new(catalog).map_err(Error::Catalog)?;
+    mount_shared(shared, mountpoint, options)
+}
+
+/// [`mount`] with the catalog's shared state already set up, e.g. with
+/// remote part sources ([`Shared::set_remote`]).
+///
+/// # Errors
+/// As [`mount`].
+pub fn mount_shared(
+    shared: Shared,
+    mountpoint: &Path,
+    options: &MountOptions,
+) -> Result<Mounted, Error> {
+    let root = shared.config().root.clone();
+    let single = std::fs::metadata(&root).is_ok_and(|m| m.is_file());
     let first = Catalog::scan(&shared, None);
     if single && first.is_empty() {
         return Err(Error::NothingPublished { root });

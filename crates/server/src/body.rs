@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 /// Bytes read per blocking call. Big enough that the hand-off to the
 /// blocking pool is noise, small enough that a thousand connections with
 /// one chunk in flight and one prefetched stay within a few hundred MiB.
-pub const CHUNK: usize = 256 << 10;
+pub const CHUNK: usize = 1 << 20;
 
 /// Something served in byte ranges: an image built on the fly, or a file.
 pub trait Content: Send + Sync + 'static {
