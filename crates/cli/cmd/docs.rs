@@ -108,7 +108,7 @@ fn write_page(
 }
 
 const COMPAT: &str = ".SH OLD TOOL NAMES\n\
-Called through a link named like an old tool (jigit\\-mkimage, jigdump, parallel\\-sums, jigsum, \
+Called through a link named like an old tool (jigdo\\-lite, jigit\\-mkimage, jigdump, parallel\\-sums, jigsum, \
 jigsum\\-sha256, jigdo\\-gen\\-checksum\\-list, mkisofs, xorrisofs, genisoimage), jigsmith takes that \
 tool's options. The Debian package installs such links in \\fI/usr/lib/jigsmith/compat/\\fR, so \
 that\n.PP\n.RS 4\n.nf\nPATH=/usr/lib/jigsmith/compat:$PATH\n.fi\n.RE\n.PP\nmakes a script use \
