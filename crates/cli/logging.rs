@@ -5,7 +5,13 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber once; `json` writes one JSON object per line.
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_at(json, "info");
+}
+
+/// As [`init`], showing events from `default_level` up unless `RUST_LOG` says otherwise.
+pub fn init_at(json: bool, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -27,6 +27,7 @@ mod personalities;
 mod rebuild_genisoimage;
 mod rebuild_jigdo_file;
 mod rebuild_xorriso;
+mod s3;
 mod serve;
 mod support;
 mod tree;

@@ -22,8 +22,9 @@ pub struct MakeImageArgs {
     /// A checksum list (jigdo-gen-checksum-list format or md5sum/sha256sum output).
     #[arg(short = 'f', long, value_name = "FILE")]
     checksum_list: Vec<PathBuf>,
-    /// An HTTP(S) mirror for a [Parts] label, for parts no local source
-    /// has: LABEL=URL (repeatable; the .jigdo's [Servers] follow).
+    /// An HTTP(S) mirror or an s3://bucket/prefix object store for a [Parts]
+    /// label, for parts no local source has: LABEL=URL (repeatable; the
+    /// .jigdo's [Servers] follow).
     #[arg(long, value_name = "LABEL=URL", value_parser = super::get::parse_mirror)]
     mirror: Vec<(String, String)>,
     /// Where parts fetched from mirrors are kept (default:
@@ -64,6 +65,8 @@ fn parse_range(s: &str) -> Result<(u64, Option<u64>), String> {
 }
 
 pub fn run(a: MakeImageArgs) -> anyhow::Result<ExitCode> {
+    // mirrors report each refused download (404, bad checksum) as a warning
+    crate::logging::init_at(false, "warn");
     let inputs = Inputs {
         jigdo: a.jigdo,
         template: a.template,

@@ -8,15 +8,18 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use jigsmith_assemble::PartSource;
+use jigsmith_assemble::{PartSource, SourceSet};
 use jigsmith_catalog::{RemoteSources, Shared};
 use jigsmith_format::Jigdo;
-use jigsmith_net::{ClientConfig, Fetcher, HttpMirrors, Mirrors, PartCache};
+use jigsmith_net::{
+    is_object_store_url, ClientConfig, Fetcher, HttpMirrors, Mirrors, ObjectStoreMirrors, PartCache,
+};
 
 #[derive(Debug, Args)]
 pub struct MirrorArgs {
-    /// An HTTP(S) mirror for a [Parts] label, for parts no local source has
-    /// (the .jigdo's [Servers] are then used too); repeatable.
+    /// An HTTP(S) mirror or an s3://bucket/prefix object store for a [Parts]
+    /// label, for parts no local source has (the .jigdo's [Servers] are
+    /// then used too); repeatable.
     #[arg(long, value_name = "LABEL=URL", value_parser = super::get::parse_mirror)]
     mirror: Vec<(String, String)>,
     /// Where parts fetched from mirrors are kept (default:
@@ -73,12 +76,26 @@ struct MirrorSources {
 
 impl RemoteSources for MirrorSources {
     fn for_jigdo(&self, jigdo: &Jigdo) -> Result<Option<Arc<dyn PartSource>>, String> {
-        let mirrors = Mirrors::from_jigdo(jigdo, &self.user, false).map_err(|e| e.to_string())?;
-        Ok(Some(Arc::new(HttpMirrors::new(
+        let (buckets, http): (Vec<_>, Vec<_>) = self
+            .user
+            .iter()
+            .cloned()
+            .partition(|(_, url)| is_object_store_url(url));
+        let mirrors = Mirrors::from_jigdo(jigdo, &http, false).map_err(|e| e.to_string())?;
+        let http: Arc<dyn PartSource> = Arc::new(HttpMirrors::new(
             Arc::clone(&self.fetcher),
             mirrors,
             jigdo,
             Arc::clone(&self.cache),
-        ))))
+        ));
+        if buckets.is_empty() {
+            return Ok(Some(http));
+        }
+        let buckets = ObjectStoreMirrors::new(&buckets, jigdo, Arc::clone(&self.cache))
+            .map_err(|e| e.to_string())?;
+        // --mirror order: buckets given first are asked first
+        Ok(Some(Arc::new(
+            SourceSet::new().with(Arc::new(buckets)).with(http),
+        )))
     }
 }

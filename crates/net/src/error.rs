@@ -8,6 +8,14 @@ pub enum Error {
         /// What went wrong.
         why: String,
     },
+    /// An `s3://` mirror that cannot be used.
+    #[error("object store {url}: {why}")]
+    ObjectStore {
+        /// The mirror as given.
+        url: String,
+        /// Why.
+        why: String,
+    },
     /// Reading a CA certificate file failed.
     #[error("reading CA certificate {path}")]
     CaCert {

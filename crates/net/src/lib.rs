@@ -36,6 +36,7 @@ mod client;
 mod error;
 mod fetch;
 mod mirrors;
+mod object_store;
 mod pipeline;
 mod source;
 
@@ -44,6 +45,7 @@ pub use client::{Client, ClientConfig};
 pub use error::Error;
 pub use fetch::{fetch_part, FetchProgress, Fetched, Fetcher, FileAt, PartWriter, Task};
 pub use mirrors::{Mirrors, PartUrl};
+pub use object_store::{is_object_store_url, ObjectStoreMirrors};
 pub use reqwest::Url;
 pub use source::{HttpMirrors, MirrorStats};
 
