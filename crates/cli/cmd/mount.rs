@@ -17,21 +17,13 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::image_job;
-
 /// What the `--detached` child prints on stderr once its mount is up.
 const READY: &str = "jigsmith-mount: ready";
 
 #[derive(Debug, Args)]
 pub struct MountArgs {
-    /// Where a [Parts] label's files are: LABEL=DIR, e.g. Debian=/srv/mirror/debian.
-    #[arg(short, long, value_name = "LABEL=DIR", value_parser = image_job::parse_map)]
-    map: Vec<(String, PathBuf)>,
-    /// A checksum list (jigdo-gen-checksum-list format or md5sum/sha256sum output).
-    #[arg(short = 'f', long, value_name = "FILE")]
-    checksum_list: Vec<PathBuf>,
     #[command(flatten)]
-    mirrors: super::mirror_args::MirrorArgs,
+    sources: super::source_args::SourceArgs,
     /// Stay attached: serve from this process and log to stderr until
     /// SIGINT/SIGTERM or an unmount.
     #[arg(long)]
@@ -92,8 +84,8 @@ fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
         a.detached.then(|| Arc::clone(&quiet)),
     )?;
     let mut catalog = jigsmith_fuse::CatalogConfig::new(&a.source);
-    catalog.maps = a.map;
-    catalog.lists = a.checksum_list;
+    catalog.maps = a.sources.map.clone();
+    catalog.lists = a.sources.checksum_list.clone();
     catalog.data_cache_bytes = a.cache_size.saturating_mul(1 << 20);
     let options = jigsmith_fuse::MountOptions {
         fuse_options: a.options,
@@ -102,7 +94,7 @@ fn serve(a: MountArgs) -> anyhow::Result<ExitCode> {
     };
     let mut shared = jigsmith_catalog::Shared::new(catalog)
         .with_context(|| format!("publishing {}", a.source.display()))?;
-    a.mirrors.install(&mut shared)?;
+    a.sources.install(&mut shared)?;
     let mounted =
         jigsmith_fuse::mount_shared(shared, &a.mountpoint, &options).with_context(|| {
             format!(
@@ -196,15 +188,15 @@ fn start_in_background(a: MountArgs) -> anyhow::Result<ExitCode> {
         .arg(format!("--cache-size={}", a.cache_size))
         .arg(format!("--threads={}", a.threads))
         .arg(format!("--rescan={}", a.rescan));
-    for (label, dir) in &a.map {
+    for (label, dir) in &a.sources.map {
         let mut map = std::ffi::OsString::from(format!("--map={label}="));
         map.push(abs(dir)?);
         cmd.arg(map);
     }
-    for list in &a.checksum_list {
+    for list in &a.sources.checksum_list {
         cmd.arg("--checksum-list").arg(abs(list)?);
     }
-    cmd.args(a.mirrors.to_args()?);
+    cmd.args(a.sources.to_args()?);
     if !a.options.is_empty() {
         cmd.arg("-o").arg(a.options.join(","));
     }

@@ -10,8 +10,6 @@ use clap::Args;
 use jigsmith_catalog::{CatalogConfig, Shared};
 use jigsmith_server::{Server, ServerConfig};
 
-use super::image_job;
-
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A directory tree of .jigdo files (with their templates beside them),
@@ -20,14 +18,8 @@ pub struct ServeArgs {
     /// Address to listen on, ADDR:PORT (IPv6 as [::1]:8080); repeatable.
     #[arg(short, long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: Vec<SocketAddr>,
-    /// Where a [Parts] label's files are: LABEL=DIR, e.g. Debian=/srv/mirror/debian.
-    #[arg(short, long, value_name = "LABEL=DIR", value_parser = image_job::parse_map)]
-    map: Vec<(String, PathBuf)>,
-    /// A checksum list naming more local files (as for make-image).
-    #[arg(short = 'f', long, value_name = "FILE")]
-    checksum_list: Vec<PathBuf>,
     #[command(flatten)]
-    mirrors: super::mirror_args::MirrorArgs,
+    sources: super::source_args::SourceArgs,
     /// Open connections at most; more are closed on accept.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
@@ -63,13 +55,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::logging::init(a.log_json);
     let config = CatalogConfig {
         root: a.root.clone(),
-        maps: a.map,
-        lists: a.checksum_list,
+        maps: a.sources.map.clone(),
+        lists: a.sources.checksum_list.clone(),
         data_cache_bytes: a.cache_size.saturating_mul(1 << 20),
     };
     let mut shared =
         Shared::new(config).with_context(|| format!("publishing {}", a.root.display()))?;
-    a.mirrors.install(&mut shared)?;
+    a.sources.install(&mut shared)?;
     let server_config = ServerConfig {
         listen: a.listen,
         max_connections: a.max_connections.max(1),

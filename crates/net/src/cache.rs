@@ -128,6 +128,43 @@ impl PartCache {
     }
 }
 
+/// The `[Parts]` names of a `.jigdo` by digest, with the cache of verified
+/// parts: what every remote part source offers before it fetches anything.
+pub(crate) struct CachedParts {
+    pub(crate) cache: std::sync::Arc<PartCache>,
+    pub(crate) locations: std::collections::HashMap<Digest, Vec<String>>,
+}
+
+impl CachedParts {
+    pub(crate) fn new(
+        jigdo: &jigsmith_format::Jigdo,
+        cache: impl Into<std::sync::Arc<PartCache>>,
+    ) -> CachedParts {
+        let mut locations: std::collections::HashMap<Digest, Vec<String>> = Default::default();
+        for p in &jigdo.parts {
+            locations.entry(p.digest).or_default().extend(p.locations());
+        }
+        CachedParts {
+            cache: cache.into(),
+            locations,
+        }
+    }
+
+    /// The cached copy of the part, if any.
+    pub(crate) fn candidates(&self, digest: &Digest) -> Vec<jigsmith_assemble::Location> {
+        self.cache
+            .lookup(digest)
+            .map(jigsmith_assemble::Location::file)
+            .into_iter()
+            .collect()
+    }
+
+    /// The part's `.jigdo` names.
+    pub(crate) fn names(&self, digest: &Digest) -> Vec<String> {
+        self.locations.get(digest).cloned().unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@
 //! HTTP mirrors, a fetched object goes into the cache of verified parts
 //! only after its size and checksum matched.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 
+use crate::cache::CachedParts;
 use crate::{Error, PartCache};
 
 /// Whether a `--mirror` value names an object store rather than an HTTP mirror.
@@ -56,8 +56,7 @@ struct Bucket {
 pub struct ObjectStoreMirrors {
     runtime: &'static tokio::runtime::Runtime,
     buckets: Vec<Bucket>,
-    locations: HashMap<Digest, Vec<String>>,
-    cache: Arc<PartCache>,
+    parts: CachedParts,
 }
 
 impl ObjectStoreMirrors {
@@ -98,16 +97,11 @@ impl ObjectStoreMirrors {
                 url: url.clone(),
             });
         }
-        let mut locations: HashMap<Digest, Vec<String>> = HashMap::new();
-        for p in &jigdo.parts {
-            locations.entry(p.digest).or_default().extend(p.locations());
-        }
         let runtime = runtime().map_err(|why| Error::Client { why })?;
         Ok(ObjectStoreMirrors {
             runtime,
             buckets,
-            locations,
-            cache: cache.into(),
+            parts: CachedParts::new(jigdo, cache),
         })
     }
 
@@ -124,7 +118,7 @@ impl ObjectStoreMirrors {
                     let Some((digest, len)) = parts.get(i) else {
                         break;
                     };
-                    if self.cache.lookup(digest).is_some() {
+                    if self.parts.cache.lookup(digest).is_some() {
                         continue;
                     }
                     if !matches!(self.fetch(digest, *len), Ok(Some(_))) {
@@ -139,7 +133,7 @@ impl ObjectStoreMirrors {
     /// Every (bucket, object key) the part may be at.
     fn objects(&self, digest: &Digest) -> Vec<(&Bucket, String)> {
         let mut out = Vec::new();
-        for loc in self.locations.get(digest).into_iter().flatten() {
+        for loc in self.parts.locations.get(digest).into_iter().flatten() {
             let Some((label, path)) = split_label(loc) else {
                 continue;
             };
@@ -169,7 +163,7 @@ impl ObjectStoreMirrors {
         digest: &Digest,
         len: u64,
     ) -> Result<std::path::PathBuf, String> {
-        let (mut file, tmp) = self.cache.temp().map_err(|e| e.to_string())?;
+        let (mut file, tmp) = self.parts.cache.temp().map_err(|e| e.to_string())?;
         let result = self.runtime.block_on(async {
             use futures_util::StreamExt;
             let got = bucket
@@ -207,6 +201,7 @@ impl ObjectStoreMirrors {
         });
         match result.and_then(|()| file.sync_all().map_err(|e| e.to_string())) {
             Ok(()) => self
+                .parts
                 .cache
                 .commit(&tmp, digest, len)
                 .map_err(|e| e.to_string()),
@@ -220,15 +215,11 @@ impl ObjectStoreMirrors {
 
 impl PartSource for ObjectStoreMirrors {
     fn candidates(&self, digest: &Digest) -> Vec<Location> {
-        self.cache
-            .lookup(digest)
-            .map(Location::file)
-            .into_iter()
-            .collect()
+        self.parts.candidates(digest)
     }
 
     fn names(&self, digest: &Digest) -> Vec<String> {
-        self.locations.get(digest).cloned().unwrap_or_default()
+        self.parts.names(digest)
     }
 
     fn fetch(&self, digest: &Digest, len: u64) -> std::io::Result<Option<Location>> {

@@ -10,6 +10,7 @@ use jigsmith_assemble::{Location, PartSource};
 use jigsmith_checksum::Digest;
 use jigsmith_format::Jigdo;
 
+use crate::cache::CachedParts;
 use crate::{Error, FetchProgress, Fetched, Fetcher, FileAt, Mirrors, PartCache, PartUrl, Task};
 
 /// Bytes fetched per mirror.
@@ -20,8 +21,7 @@ pub type MirrorStats = HashMap<Arc<str>, u64>;
 pub struct HttpMirrors {
     fetcher: Arc<Fetcher>,
     mirrors: Mirrors,
-    locations: HashMap<Digest, Vec<String>>,
-    cache: Arc<PartCache>,
+    parts: CachedParts,
     stats: Mutex<MirrorStats>,
     fetched_bytes: AtomicU64,
 }
@@ -36,15 +36,10 @@ impl HttpMirrors {
         jigdo: &Jigdo,
         cache: impl Into<Arc<PartCache>>,
     ) -> Self {
-        let mut locations: HashMap<Digest, Vec<String>> = HashMap::new();
-        for p in &jigdo.parts {
-            locations.entry(p.digest).or_default().extend(p.locations());
-        }
         HttpMirrors {
             fetcher,
             mirrors,
-            locations,
-            cache: cache.into(),
+            parts: CachedParts::new(jigdo, cache),
             stats: Mutex::new(HashMap::new()),
             fetched_bytes: AtomicU64::new(0),
         }
@@ -54,7 +49,7 @@ impl HttpMirrors {
     /// skipped (and logged).
     pub fn urls(&self, digest: &Digest) -> Vec<PartUrl> {
         let mut out: Vec<PartUrl> = Vec::new();
-        for loc in self.locations.get(digest).into_iter().flatten() {
+        for loc in self.parts.locations.get(digest).into_iter().flatten() {
             match self.mirrors.urls(loc) {
                 Ok(urls) => {
                     for u in urls {
@@ -77,11 +72,11 @@ impl HttpMirrors {
         let mut temps = Vec::new();
         let mut failed = 0;
         for (digest, len) in parts {
-            if self.cache.lookup(digest).is_some() {
+            if self.parts.cache.lookup(digest).is_some() {
                 continue;
             }
             let urls = self.urls(digest);
-            match (urls.is_empty(), self.cache.temp()) {
+            match (urls.is_empty(), self.parts.cache.temp()) {
                 (false, Ok((file, path))) => {
                     tasks.push(Task {
                         digest: *digest,
@@ -105,7 +100,7 @@ impl HttpMirrors {
             match r {
                 Ok(f) => {
                     self.count(&f, *len);
-                    if let Err(e) = self.cache.commit(tmp, digest, *len) {
+                    if let Err(e) = self.parts.cache.commit(tmp, digest, *len) {
                         tracing::warn!("caching {}: {e}", tmp.display());
                         failed += 1;
                     }
@@ -144,10 +139,10 @@ impl HttpMirrors {
             return Ok(None);
         }
         let write_err = |source| Error::Write {
-            what: self.cache.dir().display().to_string(),
+            what: self.parts.cache.dir().display().to_string(),
             source,
         };
-        let (file, tmp) = self.cache.temp().map_err(write_err)?;
+        let (file, tmp) = self.parts.cache.temp().map_err(write_err)?;
         let file = Arc::new(file);
         let task = Task {
             digest: *digest,
@@ -169,22 +164,22 @@ impl HttpMirrors {
         // a part larger than the file would be if a retry wrote less
         File::set_len(&file, len).map_err(write_err)?;
         self.count(&fetched, len);
-        let path = self.cache.commit(&tmp, digest, len).map_err(write_err)?;
+        let path = self
+            .parts
+            .cache
+            .commit(&tmp, digest, len)
+            .map_err(write_err)?;
         Ok(Some(Location::file(path)))
     }
 }
 
 impl PartSource for HttpMirrors {
     fn candidates(&self, digest: &Digest) -> Vec<Location> {
-        self.cache
-            .lookup(digest)
-            .map(Location::file)
-            .into_iter()
-            .collect()
+        self.parts.candidates(digest)
     }
 
     fn names(&self, digest: &Digest) -> Vec<String> {
-        self.locations.get(digest).cloned().unwrap_or_default()
+        self.parts.names(digest)
     }
 
     fn fetch(&self, digest: &Digest, len: u64) -> std::io::Result<Option<Location>> {

@@ -1,7 +1,9 @@
-//! `--mirror LABEL=URL` and `--cache DIR` for the commands that publish a
-//! catalog (serve, mount): each image gets HTTP mirrors for the parts no
-//! local source has, through the same code as `get` and `make-image`, with
-//! one size-bounded cache of verified parts shared by all images.
+//! Where the parts of a catalog's images come from, for the commands that
+//! publish one (serve, mount): `--map LABEL=DIR` and `-f LIST` as in
+//! make-image, and `--mirror LABEL=URL` with `--cache DIR`: each image gets
+//! HTTP mirrors (or S3 buckets) for the parts no local source has, through
+//! the same code as `get` and `make-image`, with one size-bounded cache of
+//! verified parts shared by all images.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +18,14 @@ use jigsmith_net::{
 };
 
 #[derive(Debug, Args)]
-pub struct MirrorArgs {
+pub struct SourceArgs {
+    /// Where a [Parts] label's files are: LABEL=DIR, e.g. Debian=/srv/mirror/debian.
+    #[arg(short, long, value_name = "LABEL=DIR", value_parser = super::image_job::parse_map)]
+    pub map: Vec<(String, PathBuf)>,
+    /// A checksum list naming more local files (jigdo-gen-checksum-list
+    /// format or md5sum/sha256sum output).
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub checksum_list: Vec<PathBuf>,
     /// An HTTP(S) mirror or an s3://bucket/prefix object store for a [Parts]
     /// label, for parts no local source has (the .jigdo's [Servers] are
     /// then used too); repeatable.
@@ -31,7 +40,7 @@ pub struct MirrorArgs {
     cache_max: u64,
 }
 
-impl MirrorArgs {
+impl SourceArgs {
     /// The same options as arguments, the cache directory made absolute
     /// (for a process started from `/`, like a background mount).
     pub fn to_args(&self) -> anyhow::Result<Vec<std::ffi::OsString>> {
