@@ -5,16 +5,16 @@
 
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::fixture::{Jte, LABEL};
-use crate::support::{jigsmith, md5_hex, require, temp_dir, Run};
+use crate::support::{jigsmith, md5_hex, require, temp_dir, KillOnDrop, Run};
 use crate::tree::TreeBuilder;
 
 /// moto's S3 server, killed when dropped.
 struct Moto {
-    child: Child,
+    _server: KillOnDrop,
     endpoint: String,
 }
 
@@ -37,7 +37,7 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto {
-            child,
+            _server: KillOnDrop(child),
             endpoint: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -67,13 +67,6 @@ for d, _, files in os.walk(root):
             .status()
             .unwrap();
         assert!(status.success(), "uploading to moto failed");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::fixture::{Iso, Jte, LABEL};
-use crate::support::{jigsmith_bin, read, require, temp_dir, tool, write, Run};
+use crate::support::{jigsmith_bin, read, require, temp_dir, tool, write, KillOnDrop, Run};
 use crate::tree::{Tree, TreeBuilder};
 
 /// A running `jigsmith serve`, killed when dropped; its log collected.
@@ -455,6 +455,7 @@ fn a_bad_source_is_an_error_never_a_wrong_byte() {
         o.stdout == expected[..o.stdout.len()],
         "the bytes sent must be the real ones"
     );
+    served.wait_for_log(&["transfer cut short", "big.iso", &last]);
 
     // The other image is unaffected; a removed file of it is a 503 too.
     let other_bytes = curl(&[&served.url("/other.iso")]).stdout;
@@ -754,7 +755,7 @@ fn parts_come_from_an_http_mirror_when_not_on_disk() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut mirror = Command::new("python3")
+    let mirror = Command::new("python3")
         .args([
             "-m",
             "http.server",
@@ -768,6 +769,7 @@ fn parts_come_from_an_http_mirror_when_not_on_disk() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mirror = KillOnDrop(mirror);
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the mirror did not start");
@@ -784,8 +786,7 @@ fn parts_come_from_an_http_mirror_when_not_on_disk() {
         ],
     );
     let body = curl(&[&served.url("/remote.iso")]).stdout;
-    let _ = mirror.kill();
-    let _ = mirror.wait();
+    drop(mirror);
     assert!(body == image.bytes(), "wrong bytes through the HTTP mirror");
     let cached = std::fs::read_dir(cache.path()).unwrap().count();
     assert!(

@@ -380,3 +380,14 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg(self.mount.path()).status();
     }
 }
+
+/// A child process (a test's mirror or server) killed when dropped, so a
+/// failing assertion does not leave it running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -159,6 +159,8 @@ impl http_body::Body for Body {
             Err(e) => {
                 // hyper ends the connection (HTTP/1) or resets the stream
                 // (HTTP/2): the client sees a short transfer, never bad bytes.
+                // The message names the image and the file at fault.
+                tracing::warn!("transfer cut short: {e}");
                 this.segments.clear();
                 this.remaining = 0;
                 Poll::Ready(Some(Err(e)))
