@@ -111,12 +111,21 @@ impl Body {
         }
         let content = Arc::clone(content);
         self.pending = Some(tokio::task::spawn_blocking(move || {
-            // n <= CHUNK, so it fits a usize.
-            let mut buf = BytesMut::zeroed(n as usize);
-            content.read_exact_at(offset, &mut buf)?;
-            Ok(buf.freeze())
+            read_chunk(&*content, offset, offset + n)
         }));
     }
+}
+
+/// Reads `start..end` of `content` (at most one [`CHUNK`]); blocking.
+///
+/// # Errors
+/// As [`Content::read_exact_at`].
+pub fn read_chunk(content: &dyn Content, start: u64, end: u64) -> io::Result<Bytes> {
+    let n = end.saturating_sub(start).min(CHUNK as u64);
+    // n <= CHUNK, so it fits a usize.
+    let mut buf = BytesMut::zeroed(n as usize);
+    content.read_exact_at(start, &mut buf)?;
+    Ok(buf.freeze())
 }
 
 impl http_body::Body for Body {

@@ -8,14 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use jigsmith_catalog::{Dir, Entry, Published};
 use jigsmith_checksum::Algorithm;
 
-use crate::body::{Body, Content, Segment, CHUNK};
+use crate::body::{read_chunk, Body, Content, Segment};
 use crate::conditional::{self, Outcome, Validators};
 use crate::content::{chain, FileContent, ImageContent};
 use crate::index::{dir_url, Listing};
@@ -133,13 +133,9 @@ async fn image(req: &Request<Incoming>, p: Arc<Published>, head: bool) -> Respon
         let Some(first) = spans.first() else {
             return Ok(None);
         };
-        let n = (first.end - first.start).min(CHUNK as u64);
-        // n <= CHUNK, so it fits a usize.
-        let mut buf = BytesMut::zeroed(n as usize);
-        reader
-            .read_exact_at(first.start, &mut buf)
-            .map_err(|e| e.to_string())?;
-        Ok(Some(buf.freeze()))
+        read_chunk(&*reader, first.start, first.end)
+            .map(Some)
+            .map_err(|e| e.to_string())
     })
     .await
     .unwrap_or_else(|e| Err(format!("internal error: {e}")));
