@@ -106,8 +106,8 @@ pub trait RemoteSources: Send + Sync {
 }
 
 /// What every snapshot of one catalog shares: configuration, parsed
-/// checksum lists, the verdict and data caches, and extra part sources
-/// (remote mirrors).
+/// checksum lists, the verdict and data caches, and how images get their
+/// remote part sources.
 pub struct Shared {
     config: CatalogConfig,
     /// Canonical root directory (the `.jigdo`'s directory for one file).
@@ -115,7 +115,6 @@ pub struct Shared {
     /// `Some` when the root is a single `.jigdo` file.
     only: Option<PathBuf>,
     listed: Arc<LocalSources>,
-    extra: Vec<Arc<dyn PartSource>>,
     remote: Option<Arc<dyn RemoteSources>>,
     verdicts: Arc<VerdictCache>,
     data: Arc<DataCache>,
@@ -161,16 +160,9 @@ impl Shared {
             root_dir,
             only,
             listed: Arc::new(listed),
-            extra: Vec::new(),
             remote: None,
             verdicts: Arc::new(VerdictCache::new()),
         })
-    }
-
-    /// Adds a part source asked after local maps and lists (a remote mirror
-    /// with its cache of verified parts).
-    pub fn add_source(&mut self, source: Arc<dyn PartSource>) {
-        self.extra.push(source);
     }
 
     /// Sets how each image gets its remote part source (asked last).

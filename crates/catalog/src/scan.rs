@@ -107,9 +107,6 @@ fn load(shared: &Shared, dir: &str, jigdo_path: &Path) -> Result<Published, Stri
     let mut sources = SourceSet::new()
         .with(Arc::new(local))
         .with(Arc::clone(&shared.listed) as Arc<dyn PartSource>);
-    for extra in &shared.extra {
-        sources.push(Arc::clone(extra));
-    }
     if let Some(remote) = &shared.remote {
         if let Some(source) = remote.for_jigdo(&loaded.jigdo)? {
             sources.push(source);
