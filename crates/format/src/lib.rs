@@ -45,8 +45,8 @@ pub use jigdo::{
     quote_value, split_label, unquote_value, ImageSection, Jigdo, PartEntry, ServerEntry,
 };
 pub use template::{
-    Compression, DataPart, DescEntry, Item, ItemKind, Template, TemplateHeader, TemplateSummary,
-    TemplateWriter, TemplateWriterBuilder, UnmatchedReader,
+    encode_desc_table, read_desc_table, Compression, DataPart, DescEntry, Item, ItemKind, Template,
+    TemplateHeader, TemplateSummary, TemplateWriter, TemplateWriterBuilder, UnmatchedReader,
 };
 
 /// Shorthand for results of this crate.

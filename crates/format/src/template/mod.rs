@@ -8,12 +8,14 @@
 
 mod data;
 mod desc;
+mod desc_table;
 mod header;
 mod reader;
 mod writer;
 
 pub use data::{Compression, DataPart, UnmatchedReader};
 pub use desc::DescEntry;
+pub use desc_table::{encode_desc_table, read_desc_table};
 pub use header::TemplateHeader;
 pub use reader::{Item, ItemKind, Template};
 pub use writer::{TemplateSummary, TemplateWriter, TemplateWriterBuilder};
