@@ -35,6 +35,7 @@ mod build;
 mod data_cache;
 mod error;
 mod image;
+mod image_check;
 mod load;
 mod progress;
 mod reader;
@@ -47,6 +48,7 @@ pub use build::{Assembler, BuildReport, Missing};
 pub use data_cache::DataCache;
 pub use error::Error;
 pub use image::{Image, ImageBuilder};
+pub use image_check::{check_image, BadData, BadFile, CheckReport, SumCheck, SumSource};
 pub use load::{
     check_template_sum, image_name, read_jigdo, read_template, template_beside, JigdoImage,
 };
