@@ -121,6 +121,24 @@ pub enum Error {
         /// The offset given, in 2048-byte blocks.
         blocks: u32,
     },
+    /// A non-PC boot block (`-mips-boot`, `-mipsel-boot`, `-hppa-*`, `-alpha-boot`) cannot hold
+    /// what it was given.
+    #[error("{option}: {reason}")]
+    BadBootBlock {
+        /// The option.
+        option: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Two users of the first sector of the image: the non-PC boot blocks exclude each other and
+    /// the isohybrid MBR, GPT and APM (xorriso: "First sector already occupied").
+    #[error("{option} cannot be combined with {other}: both need the first sector of the image")]
+    FirstSectorTaken {
+        /// The boot block option.
+        option: &'static str,
+        /// The other option.
+        other: &'static str,
+    },
     /// A feature that is recognised but not implemented.
     #[error("{feature} is not supported yet")]
     Unsupported {

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod boot_blocks;
 mod dirrec;
 mod eltorito;
 mod error;
@@ -49,6 +50,7 @@ mod tree;
 mod volume;
 mod writer;
 
+pub use boot_blocks::{BootBlock, Palo, MAX_MIPS_BOOT_FILES};
 pub use error::{Error, Result};
 pub use options::{
     BootEntry, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder, Joliet, Platform, RockRidge,

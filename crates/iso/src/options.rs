@@ -145,6 +145,9 @@ pub struct IsoOptions {
     pub el_torito: Option<ElTorito>,
     /// Hybrid MBR/GPT.
     pub hybrid: Hybrid,
+    /// A boot block for a non-PC machine in the system area (`-mips-boot`, `-mipsel-boot`,
+    /// `-hppa-*`, `-alpha-boot`); excludes [`IsoOptions::hybrid`]'s MBR, GPT and APM.
+    pub boot_block: Option<crate::BootBlock>,
     /// Bytes per read of source files.
     pub read_buffer_size: usize,
 }
@@ -174,6 +177,7 @@ impl Default for IsoOptions {
             pad_blocks: 150,
             el_torito: None,
             hybrid: Hybrid::default(),
+            boot_block: None,
             read_buffer_size: 1 << 20,
         }
     }
@@ -249,6 +253,8 @@ impl IsoOptionsBuilder {
         el_torito: Option<ElTorito>,
         /// Hybrid MBR/GPT.
         hybrid: Hybrid,
+        /// Non-PC boot block.
+        boot_block: Option<crate::BootBlock>,
         /// Read buffer size for source files.
         read_buffer_size: usize,
     }

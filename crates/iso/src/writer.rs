@@ -5,6 +5,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::boot_blocks;
 use crate::eltorito::{self, BootPlan};
 use crate::error::{Error, Result};
 use crate::hybrid;
@@ -96,7 +97,11 @@ impl IsoWriter {
             layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
-        let system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
+        let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
+        if let Some(block) = &opts.boot_block {
+            boot_blocks::check_exclusive(block, opts)?;
+            boot_blocks::write(block, &tree, &layout, &mut system_area)?;
+        }
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;
         Ok(Image {
             options: opts.clone(),
