@@ -53,6 +53,8 @@ enum Command {
     Mount(cmd::mount::MountArgs),
     /// Unmount what `jigsmith mount` mounted.
     Umount(cmd::mount::UmountArgs),
+    /// Check an image against its template and .jigdo; name the wrong files.
+    Verify(cmd::verify::VerifyArgs),
     /// Show a template's structure: version, parts, entries, image checksum.
     Inspect(cmd::inspect::InspectArgs),
     /// Checksum files with several algorithms at once, on every core.
@@ -124,6 +126,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sums(a) => cmd::sums::run_sums(a),
         Command::ChecksumList(a) => cmd::sums::run_checksum_list(a),
         Command::Completions(a) => cmd::docs::run_completions(a, Cli::command()),
+        Command::Verify(a) => cmd::verify::run(a),
         Command::Manpages(a) => cmd::docs::run_manpages(a, Cli::command()),
         Command::JigitMkimage(a) => cmd::jigit_mkimage::run(a),
         Command::Mkisofs(a) => cmd::mkisofs::run_raw(a),

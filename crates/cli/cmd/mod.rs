@@ -13,3 +13,4 @@ pub mod mount;
 pub mod serve;
 pub mod source_args;
 pub mod sums;
+pub mod verify;
