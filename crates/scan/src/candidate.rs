@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use jigsmith_checksum::Digest;
+use jigsmith_checksum::{Digest, Rsync64};
 use rayon::prelude::*;
 
 use crate::rolling::{Prefilter, Roller, Sum, SumMap, WINDOW};
@@ -22,6 +22,9 @@ pub struct Candidate {
     /// first and last blocks, and the image region is hashed and compared
     /// with it instead.
     pub known: Option<Digest>,
+    /// rsync64 sums of its first and last 1024 bytes if already known (from
+    /// a checksum cache): the file is then not opened to index it.
+    pub blocks: Option<(Rsync64, Rsync64)>,
 }
 
 impl Candidate {
@@ -31,12 +34,19 @@ impl Candidate {
             path: path.into(),
             size,
             known: None,
+            blocks: None,
         }
     }
 
     /// The same candidate with a digest from a checksum list.
     pub fn with_known(mut self, digest: Digest) -> Self {
         self.known = Some(digest);
+        self
+    }
+
+    /// The same candidate with its head and tail block sums already known.
+    pub fn with_blocks(mut self, head: Rsync64, tail: Rsync64) -> Self {
+        self.blocks = Some((head, tail));
         self
     }
 }
@@ -105,6 +115,14 @@ impl HeadIndex {
 }
 
 fn prepare(candidate: usize, c: &Candidate, roller: &Roller) -> Result<Prepared, Error> {
+    if let Some((head, tail)) = c.blocks {
+        return Ok(Prepared {
+            candidate,
+            size: c.size,
+            head: Sum::from_value(head.value()),
+            tail: Sum::from_value(tail.value()),
+        });
+    }
     let mut f = open_checked(&c.path, c.size)?;
     let mut block = [0u8; WINDOW];
     read_block(&mut f, &c.path, 0, &mut block)?;

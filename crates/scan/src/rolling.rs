@@ -28,6 +28,14 @@ impl Sum {
         (u64::from(self.hi) << 32) | u64::from(self.lo)
     }
 
+    /// The sum whose [`value`](Self::value) is `v`.
+    pub(crate) fn from_value(v: u64) -> Sum {
+        Sum {
+            lo: v as u32,
+            hi: (v >> 32) as u32,
+        }
+    }
+
     /// As the checksum crate's type.
     pub(crate) fn rsync64(self) -> Rsync64 {
         Rsync64::from_value(self.value())

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadTransaction, TableDefinition, WriteTransaction};
 
-use crate::{Error, FileSums, Result, Stamp};
+use rayon::prelude::*;
+
+use crate::{compute, Error, FileSums, Result, Stamp, Want};
 
 /// Paths are stored as their raw bytes, so any file name round-trips.
 const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files-v1");
@@ -71,6 +73,74 @@ impl SumCache {
         txn.open_table(FILES)
             .map_err(|e| Error::store(&self.path, e))?;
         Ok(CacheWriter { cache: self, txn })
+    }
+}
+
+impl SumCache {
+    /// The wanted sums of every file, from the cache where its entry is
+    /// still valid and by reading the file (on all cores) where not; what
+    /// was read is stored in one commit. One result per file, in order: a
+    /// file that cannot be read is an `Err` of its own, not of the batch.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Damaged`] if the cache itself fails.
+    pub fn refresh(&self, files: &[PathBuf], want: Want) -> Result<Vec<Result<(Stamp, FileSums)>>> {
+        let reader = self.reader()?;
+        let mut results = Vec::with_capacity(files.len());
+        let mut misses = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            let stamp = match std::fs::metadata(path) {
+                Ok(m) => Stamp::of(&m),
+                Err(source) => {
+                    results.push(Some(Err(Error::Read {
+                        path: path.clone(),
+                        source,
+                    })));
+                    continue;
+                }
+            };
+            let mut have = reader.get(path, stamp)?.unwrap_or_default();
+            let need = want.missing_from(&have);
+            if need.is_empty() {
+                results.push(Some(Ok((stamp, have))));
+            } else {
+                // what is cached is kept; what is missing comes from one read
+                have.blocks = have.blocks.filter(|_| !need.blocks);
+                results.push(None);
+                misses.push((i, have));
+            }
+        }
+        drop(reader);
+        let computed: Vec<(usize, Result<(Stamp, FileSums)>)> = misses
+            .into_par_iter()
+            .map(|(i, have)| {
+                let path = files.get(i).map_or(Path::new(""), PathBuf::as_path);
+                let r = compute(path, want.missing_from(&have)).map(|(stamp, mut sums)| {
+                    sums.merge(&have);
+                    (stamp, sums)
+                });
+                (i, r)
+            })
+            .collect();
+        if computed.iter().any(|(_, r)| r.is_ok()) {
+            let mut writer = self.writer()?;
+            for (i, r) in &computed {
+                if let (Some(path), Ok((stamp, sums))) = (files.get(*i), r) {
+                    writer.put(path, *stamp, sums)?;
+                }
+            }
+            writer.commit()?;
+        }
+        for (i, r) in computed {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .zip(files)
+            .map(|(r, path)| r.unwrap_or_else(|| Err(Error::Changed { path: path.clone() })))
+            .collect())
     }
 }
 
@@ -221,6 +291,58 @@ mod tests {
         let r = cache.reader().unwrap();
         assert_eq!(r.get(Path::new("/x"), stamp).unwrap(), Some(sums(1)));
         assert_eq!(r.get(Path::new("/y"), stamp).unwrap(), None);
+    }
+
+    #[test]
+    fn refresh_reads_only_new_and_changed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SumCache::open(&dir.path().join("c.db")).unwrap();
+        let files: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("f{i}"))).collect();
+        for (i, f) in files.iter().enumerate() {
+            std::fs::write(f, vec![i as u8; 3000 + i]).unwrap();
+        }
+        let want = Want {
+            md5: true,
+            sha256: false,
+            blocks: true,
+        };
+        let first = cache.refresh(&files, want).unwrap();
+        assert!(first.iter().all(Result::is_ok));
+        // an entry whose file is unchanged is used as it is: poison one to see
+        let (stamp, _) = first[1].as_ref().unwrap();
+        let poisoned = FileSums {
+            md5: Some(Hasher::digest(Algorithm::Md5, b"poison")),
+            ..first[1].as_ref().unwrap().1
+        };
+        let mut w = cache.writer().unwrap();
+        w.put(&files[1], *stamp, &poisoned).unwrap();
+        w.commit().unwrap();
+        // a changed file is read again
+        std::fs::write(&files[2], b"changed, and shorter than a block").unwrap();
+        std::fs::remove_file(&files[3]).unwrap();
+        let second = cache.refresh(&files, want).unwrap();
+        assert_eq!(second[0].as_ref().unwrap(), first[0].as_ref().unwrap());
+        assert_eq!(second[1].as_ref().unwrap().1, poisoned);
+        let (_, changed) = second[2].as_ref().unwrap();
+        assert_eq!(
+            changed.md5,
+            Some(Hasher::digest(
+                Algorithm::Md5,
+                b"changed, and shorter than a block"
+            ))
+        );
+        assert_eq!(changed.blocks, None);
+        assert!(matches!(second[3], Err(Error::Read { .. })));
+        // asking for more than is cached reads the file once more
+        let more = Want {
+            sha256: true,
+            ..want
+        };
+        let third = cache.refresh(&files[..1], more).unwrap();
+        assert_eq!(
+            third[0].as_ref().unwrap().1.sha256,
+            Some(Hasher::digest(Algorithm::Sha256, &[0u8; 3000]))
+        );
     }
 
     #[test]

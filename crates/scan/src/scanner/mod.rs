@@ -1,6 +1,7 @@
 //! [`Scanner`]: configuration, candidates, and the two-thread driver.
 
 mod confirm;
+mod layout;
 mod scan;
 mod stream;
 
@@ -100,6 +101,7 @@ pub struct ScannerBuilder {
     min_size: u64,
     image_checksums: Vec<Algorithm>,
     buffer_size: usize,
+    iso_aware: bool,
 }
 
 impl Default for ScannerBuilder {
@@ -112,6 +114,7 @@ impl Default for ScannerBuilder {
             min_size: WINDOW as u64,
             image_checksums: Vec::new(),
             buffer_size: DEFAULT_BUFFER,
+            iso_aware: true,
         }
     }
 }
@@ -160,6 +163,15 @@ impl ScannerBuilder {
     /// Confirm reads use two more buffers of up to 1 MiB each.
     pub fn buffer_size(mut self, bytes: usize) -> Self {
         self.buffer_size = bytes.max(2 * WINDOW);
+        self
+    }
+
+    /// Whether to read an ISO 9660 image's directory trees first and check
+    /// each file extent against the candidates of its size (on by default).
+    /// The rolling scan then only covers what the trees do not account for;
+    /// the template is the same either way, but found several times faster.
+    pub fn iso_aware(mut self, on: bool) -> Self {
+        self.iso_aware = on;
         self
     }
 
@@ -301,7 +313,23 @@ impl Scanner {
         let cancel = AtomicBool::new(false);
         let (scanned, hashed) = std::thread::scope(|s| {
             let hasher = s.spawn(|| hash_image(image, &algorithms, &cancel));
-            let scanned = scan.run();
+            let scanned = self
+                .place_iso_files(image, image_len, &roller)
+                .and_then(|placed| {
+                    let mut scan = scan;
+                    for s in placed.skipped {
+                        if let Some(dead) = scan.dead.get_mut(s.candidate) {
+                            *dead = true;
+                        }
+                        scan.skipped.push(s);
+                    }
+                    for f in &placed.fixed {
+                        if let Some(d) = scan.digests.get_mut(f.found.candidate) {
+                            *d = Some(f.found.digest);
+                        }
+                    }
+                    scan.run(&placed.fixed)
+                });
             if scanned.is_err() {
                 cancel.store(true, Ordering::Relaxed);
             }
@@ -310,8 +338,11 @@ impl Scanner {
         let Scanned {
             writer,
             matches,
-            skipped,
+            mut skipped,
         } = scanned?;
+        // a candidate unreadable in both passes is reported once
+        let mut seen = std::collections::HashSet::new();
+        skipped.retain(|s| seen.insert(s.candidate));
         let thread_err = || Error::HashThread {
             path: image.to_path_buf(),
         };
@@ -353,6 +384,38 @@ impl Scanner {
             template,
             skipped,
         })
+    }
+}
+
+impl Scanner {
+    /// The ISO-aware first pass (nothing when it is off or the image has no
+    /// ISO 9660 directory).
+    fn place_iso_files(
+        &self,
+        image: &Path,
+        image_len: u64,
+        roller: &Roller,
+    ) -> Result<layout::Placed> {
+        let cfg = &self.config;
+        let extents = if cfg.iso_aware {
+            layout::iso_extents(image, image_len, cfg.min_size)
+        } else {
+            Vec::new()
+        };
+        let placed = layout::place(
+            image,
+            &extents,
+            &self.candidates,
+            cfg.min_size,
+            cfg.algorithm,
+            roller,
+        )?;
+        tracing::debug!(
+            extents = extents.len(),
+            placed = placed.fixed.len(),
+            "ISO directory pass"
+        );
+        Ok(placed)
     }
 }
 

@@ -10,6 +10,16 @@ use super::stream::ImageStream;
 use crate::candidate::{HeadIndex, Prepared};
 use crate::rolling::{Roller, Sum, WINDOW};
 use crate::{Candidate, Error, Match, Progress, Skipped};
+use jigsmith_checksum::Rsync64;
+
+/// A file found before the rolling scan, where the image's own directory
+/// says a file lies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fixed {
+    pub(crate) found: Match,
+    /// rsync64 of its first block, as the template stores it.
+    pub(crate) head: Rsync64,
+}
 
 /// The scan's state. Invariant: `stream.base() <= emitted <= at`, i.e. the
 /// template covers the image up to a point the stream still holds, and no
@@ -38,12 +48,42 @@ pub(crate) struct Scanned<W: Write> {
 }
 
 impl<W: Write> Scan<'_, W> {
-    pub(crate) fn run(mut self) -> Result<Scanned<W>, Error> {
+    /// Writes the template: the `fixed` files (sorted, not overlapping,
+    /// inside the image) where they are, and the rolling scan over every
+    /// stretch between them.
+    pub(crate) fn run(mut self, fixed: &[Fixed]) -> Result<Scanned<W>, Error> {
         let mut matches = Vec::new();
-        let mut emitted = 0u64;
+        let mut start = 0u64;
+        for f in fixed.iter().map(Some).chain([None]) {
+            let end = f.map_or(self.image_len, |f| f.found.offset);
+            self.scan_stretch(start, end, &mut matches)?;
+            let Some(f) = f else { break };
+            self.writer.add_file(f.found.size, f.head, f.found.digest)?;
+            self.progress.matched(&f.found);
+            self.progress.advance(f.found.size);
+            matches.push(f.found);
+            start = f.found.end();
+        }
+        Ok(Scanned {
+            writer: self.writer,
+            matches,
+            skipped: self.skipped,
+        })
+    }
+
+    /// The rolling scan of image bytes `start..end`: files found must lie
+    /// wholly inside; the rest becomes template data.
+    fn scan_stretch(
+        &mut self,
+        start: u64,
+        end: u64,
+        matches: &mut Vec<Match>,
+    ) -> Result<(), Error> {
+        self.stream.set_limit(end);
+        let mut emitted = start;
         // the window under test starts at `at`; `sum` is its rsync64 if known
         // and `tested` says whether it was already looked up
-        let mut at = 0u64;
+        let mut at = start;
         let mut sum: Option<Sum> = None;
         let mut tested = false;
         loop {
@@ -95,12 +135,7 @@ impl<W: Write> Scan<'_, W> {
             }
         }
         let end = self.stream.end();
-        self.emit_unmatched(&mut emitted, end)?;
-        Ok(Scanned {
-            writer: self.writer,
-            matches,
-            skipped: self.skipped,
-        })
+        self.emit_unmatched(&mut emitted, end)
     }
 
     /// Writes image bytes `*emitted..to` as template data; they are in the
@@ -147,7 +182,8 @@ impl<W: Write> Scan<'_, W> {
             if self.dead.get(c).copied().unwrap_or(true) {
                 continue;
             }
-            let Some(end) = at.checked_add(p.size).filter(|e| *e <= self.image_len) else {
+            let limit = self.stream.limit().min(self.image_len);
+            let Some(end) = at.checked_add(p.size).filter(|e| *e <= limit) else {
                 continue;
             };
             if p.size > WINDOW as u64 {

@@ -14,6 +14,10 @@ pub(crate) struct ImageStream<'a> {
     len: usize,
     base: u64,
     eof: bool,
+    /// Bytes at and past this offset are not read: the end of the stretch
+    /// being scanned, where a file already found by the image's own
+    /// directory begins.
+    limit: u64,
 }
 
 impl<'a> ImageStream<'a> {
@@ -26,6 +30,7 @@ impl<'a> ImageStream<'a> {
             len: 0,
             base: 0,
             eof: false,
+            limit: u64::MAX,
         }
     }
 
@@ -39,6 +44,16 @@ impl<'a> ImageStream<'a> {
 
     pub(crate) fn end(&self) -> u64 {
         self.base + self.len as u64
+    }
+
+    /// Stops reading at `limit` (never lower than what is buffered).
+    pub(crate) fn set_limit(&mut self, limit: u64) {
+        self.limit = limit.max(self.end());
+    }
+
+    /// Where reading stops.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
     }
 
     /// Whether image bytes `offset..offset + n` are buffered.
@@ -71,7 +86,11 @@ impl<'a> ImageStream<'a> {
 
     fn fill(&mut self) -> Result<(), Error> {
         while !self.eof {
-            let Some(room) = self.buf.get_mut(self.len..).filter(|r| !r.is_empty()) else {
+            let room_to_limit = self.limit.saturating_sub(self.end());
+            let cap = usize::try_from(room_to_limit).map_or(self.buf.len(), |r| {
+                self.len.saturating_add(r).min(self.buf.len())
+            });
+            let Some(room) = self.buf.get_mut(self.len..cap).filter(|r| !r.is_empty()) else {
                 break;
             };
             match self.file.read(room) {
@@ -115,5 +134,25 @@ mod tests {
         assert_eq!(s.data(), &data[9999..]);
         s.restart_at(20_000).unwrap();
         assert_eq!((s.end(), s.data()), (20_000, &[][..]));
+    }
+
+    #[test]
+    fn stops_at_the_limit_and_goes_on_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("img");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let mut s = ImageStream::new(File::open(&p).unwrap(), &p, 3000);
+        s.set_limit(1200);
+        s.restart_at(100).unwrap();
+        assert_eq!(s.data(), &data[100..1200]);
+        s.set_limit(7000);
+        s.restart_at(1500).unwrap();
+        assert_eq!(s.data(), &data[1500..4500]);
+        s.restart_at(5000).unwrap();
+        assert_eq!(s.data(), &data[5000..7000]);
+        s.set_limit(u64::MAX);
+        s.restart_at(9000).unwrap();
+        assert_eq!(s.data(), &data[9000..]);
     }
 }

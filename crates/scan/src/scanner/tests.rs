@@ -506,3 +506,100 @@ fn candidates_keep_their_order() {
     assert_eq!(scanner.candidates()[1].path, Path::new("/b"));
     assert_eq!(scanner.algorithm(), Algorithm::Md5);
 }
+
+/// An ISO 9660 image (Rock Ridge and Joliet) of every file of `s`.
+fn iso_of(s: &Setup) -> Vec<u8> {
+    use jigsmith_iso::{IsoOptions, IsoWriter, Joliet, PlainSink, RockRidge};
+    let options = IsoOptions::builder()
+        .volume_id("SCAN")
+        .rock_ridge(RockRidge::Rationalized)
+        .joliet(Joliet::On)
+        .source_date_epoch(Some(1_700_000_000))
+        .build();
+    let mut writer = IsoWriter::new(options);
+    writer.add_root(s.dir.path());
+    let mut sink = PlainSink::new(Vec::new());
+    writer.write(&mut sink).unwrap();
+    sink.finish().unwrap()
+}
+
+fn iso_setup() -> Setup {
+    Setup::new(vec![
+        random(70_000, 11),
+        random(1024, 12),
+        random(5000, 13),
+        random(300, 14),
+        random(300_000, 15),
+        random(5000, 16),
+    ])
+}
+
+#[test]
+fn iso_directory_pass_gives_the_same_template_as_the_rolling_scan() {
+    let s = iso_setup();
+    let mut image = iso_of(&s);
+    // data outside the trees: a file appended after the ISO, at an odd offset
+    image.extend_from_slice(b"tail");
+    image.extend_from_slice(&s.files[2]);
+    let known = |b: ScannerBuilder| {
+        let cands: Vec<Candidate> = s
+            .candidates()
+            .into_iter()
+            .zip(&s.files)
+            .map(|(c, f)| c.with_known(Hasher::digest(b.algorithm, f)))
+            .collect();
+        (b, cands)
+    };
+    for b in builders() {
+        for (builder, cands) in [(b.clone(), s.candidates()), known(b.clone())] {
+            let iso = s.check(&image, builder.clone(), cands.clone());
+            let rolling = s.check(&image, builder.iso_aware(false), cands);
+            assert_eq!(offsets(&iso), offsets(&rolling));
+            // five files of at least 1024 bytes in the tree, one appended
+            assert_eq!(iso.matches.len(), 6);
+            assert_eq!(iso.template.template_md5, rolling.template.template_md5);
+        }
+    }
+}
+
+#[test]
+fn iso_directory_pass_finds_what_the_rolling_index_cannot() {
+    let s = iso_setup();
+    let image = iso_of(&s);
+    // wrong cached block sums hide a file from the rolling scan; its size
+    // and listed digest still prove it at its extent
+    let bogus = jigsmith_checksum::Rsync64::from_value(42);
+    let cands = |b: &ScannerBuilder| -> Vec<Candidate> {
+        vec![Candidate::new(s.path(0), 70_000)
+            .with_known(Hasher::digest(b.algorithm, &s.files[0]))
+            .with_blocks(bogus, bogus)]
+    };
+    for b in builders() {
+        let iso = s.check(&image, b.clone(), cands(&b));
+        assert_eq!(iso.matches.len(), 1);
+        let rolling = s.check(&image, b.clone().iso_aware(false), cands(&b));
+        assert!(rolling.matches.is_empty());
+        // without a digest, wrong block sums rule the extent out
+        let unknown = vec![Candidate::new(s.path(0), 70_000).with_blocks(bogus, bogus)];
+        assert!(s.check(&image, b, unknown).matches.is_empty());
+    }
+}
+
+#[test]
+fn iso_directory_pass_trusts_no_listed_digest_and_no_changed_file() {
+    let s = iso_setup();
+    let image = iso_of(&s);
+    for b in builders() {
+        // a wrong list entry costs the match, never the template
+        let wrong = vec![Candidate::new(s.path(4), 300_000)
+            .with_known(Hasher::digest(b.algorithm, b"not the file"))];
+        assert!(s.check(&image, b.clone(), wrong).matches.is_empty());
+        // a candidate of the right size but other bytes is not placed
+        let other = s.dir.path().join("other");
+        let mut changed = s.files[2].clone();
+        changed[4999] ^= 1;
+        std::fs::write(&other, &changed).unwrap();
+        let report = s.check(&image, b, vec![Candidate::new(&other, 5000)]);
+        assert!(report.matches.is_empty());
+    }
+}
