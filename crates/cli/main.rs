@@ -72,6 +72,9 @@ enum Command {
     /// jigit-mkimage personality (same options).
     #[command(name = "jigit-mkimage")]
     JigitMkimage(cmd::jigit_mkimage::JigitMkimageArgs),
+    /// jigdo-file personality (make-image, print-missing, verify, md5sum, list-template …).
+    #[command(name = "jigdo-file", disable_help_flag = true)]
+    JigdoFile(cmd::jigdo_file::JigdoFileArgs),
     /// jigdump personality.
     Jigdump(cmd::inspect::JigdumpArgs),
     /// parallel-sums personality (--md5sum FILE --sha256sum FILE ... FILES).
@@ -97,6 +100,9 @@ fn main() -> ExitCode {
         "jigit-mkimage" => Command::JigitMkimage(parse_personality(&args)),
         "mkisofs" | "xorrisofs" | "genisoimage" => {
             return exit::report(cmd::mkisofs::run(args.into_iter().skip(1).collect()))
+        }
+        "jigdo-file" => {
+            return cmd::jigdo_file::run("jigdo-file", args.into_iter().skip(1).collect())
         }
         "jigdump" => Command::Jigdump(parse_personality(&args)),
         "jigdo-lite" => Command::JigdoLite(parse_personality(&args)),
@@ -130,6 +136,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Manpages(a) => cmd::docs::run_manpages(a, Cli::command()),
         Command::JigitMkimage(a) => cmd::jigit_mkimage::run(a),
         Command::Mkisofs(a) => cmd::mkisofs::run_raw(a),
+        Command::JigdoFile(a) => cmd::jigdo_file::run_args(a),
         Command::Jigdump(a) => cmd::inspect::run_jigdump(a),
         Command::ParallelSums(a) => cmd::sums::run_parallel_sums(a),
         Command::Jigsum(a) => cmd::sums::run_jigsum(a, jigsmith_checksum::Algorithm::Md5),

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod get;
 pub mod image_job;
 pub mod inspect;
+pub mod jigdo_file;
 pub mod jigit_mkimage;
 pub mod make_image;
 pub mod make_template;
