@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use jigsmith_checksum::Algorithm;
-use jigsmith_format::{Compression, ImageSection, Jigdo, PartEntry};
-use jigsmith_scan::{location_for, Candidate, Scanner};
+use jigsmith_format::{Compression, ImageSection, Jigdo, PartEntry, ServerEntry};
+use jigsmith_scan::{location_for, Candidate, ScanReport, Scanner};
+use jigsmith_sumcache::{SumCache, Want};
 
 use super::image_job::parse_map;
 use crate::files::{file_name, read_checksum_list, regular_files};
@@ -50,6 +51,15 @@ pub struct MakeTemplateArgs {
     /// Files smaller than this stay in the template.
     #[arg(long, default_value_t = 1024)]
     min_size: u64,
+    /// Keep file checksums in this cache (created if missing), so that a
+    /// second run reads no candidate file that did not change.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// Scan every byte with the rolling checksum, even for an ISO 9660
+    /// image whose directory says where its files are (slower; the
+    /// template is the same).
+    #[arg(long)]
+    no_iso: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -58,67 +68,129 @@ pub struct MakeTemplateArgs {
 }
 
 pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
-    let algorithm = if a.sha256 {
-        Algorithm::Sha256
-    } else {
-        Algorithm::Md5
-    };
     let compression = match (a.compress, a.bzip2) {
         (Some(c), _) => c,
         (None, true) => Compression::Bzip2,
         (None, false) => Compression::Zlib,
     };
-    super::mkisofs::warn_if_not_classic(compression);
+    let job = TemplateJob {
+        image: a.image,
+        jigdo: a.jigdo,
+        template: a.template,
+        checksum_lists: a.checksum_list,
+        files: a.files,
+        maps: a.map,
+        servers: Vec::new(),
+        algorithm: if a.sha256 {
+            Algorithm::Sha256
+        } else {
+            Algorithm::Md5
+        },
+        compression,
+        level: a.level,
+        min_size: a.min_size,
+        cache: a.cache,
+        iso_aware: !a.no_iso,
+        quiet: a.quiet,
+    };
+    let made = make(&job)?;
+    for (m, name) in made.report.matches.iter().zip(&made.names) {
+        tracing::debug!(offset = m.offset, size = m.size, "matched {name}");
+    }
+    if !job.quiet {
+        eprintln!(
+            "jigsmith: {} of {} bytes matched in {} files; template {} bytes",
+            made.report.matched_bytes(),
+            made.report.image_len,
+            made.report.matches.len(),
+            made.report.template.template_len
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything `make-template` (and `jigdo-file make-template`) needs.
+#[derive(Debug, Clone)]
+pub struct TemplateJob {
+    /// The existing image.
+    pub image: PathBuf,
+    /// The .jigdo file to write.
+    pub jigdo: PathBuf,
+    /// The .template file to write.
+    pub template: PathBuf,
+    /// Checksum lists naming candidate files (with their digests).
+    pub checksum_lists: Vec<PathBuf>,
+    /// Candidate files and directories (walked recursively).
+    pub files: Vec<PathBuf>,
+    /// `(label, dir)`: files under `dir` are named `label:rest` in [Parts].
+    pub maps: Vec<(String, PathBuf)>,
+    /// `(label, uri)` lines for the .jigdo's [Servers] section.
+    pub servers: Vec<(String, String)>,
+    /// MD5 (format 1.1) or SHA-256 (format 2.0).
+    pub algorithm: Algorithm,
+    pub compression: Compression,
+    pub level: u32,
+    /// Files smaller than this stay in the template.
+    pub min_size: u64,
+    /// Persistent checksum cache.
+    pub cache: Option<PathBuf>,
+    /// Read an ISO 9660 image's directory first (see `Scanner::iso_aware`).
+    pub iso_aware: bool,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// What [`make`] wrote.
+#[derive(Debug)]
+pub struct Made {
+    pub report: ScanReport,
+    /// Each match's [Parts] name, in the order of `report.matches`.
+    pub names: Vec<String>,
+}
+
+/// Writes the job's .template and .jigdo (both atomically, the .jigdo last).
+pub fn make(job: &TemplateJob) -> anyhow::Result<Made> {
+    super::mkisofs::warn_if_not_classic(job.compression);
     let mut scanner = Scanner::builder()
-        .algorithm(algorithm)
-        .compression(compression)
-        .level(a.level)
-        .min_size(a.min_size)
+        .algorithm(job.algorithm)
+        .compression(job.compression)
+        .level(job.level)
+        .min_size(job.min_size)
+        .iso_aware(job.iso_aware)
         .image_checksums(Algorithm::ALL)
         .build()?;
-    for list in &a.checksum_list {
-        let parsed = read_checksum_list(list)?;
-        for e in parsed.entries {
-            let path = PathBuf::from(e.path_lossy().into_owned());
-            let size = match e.size {
-                Some(s) => s,
-                None => match std::fs::metadata(&path) {
-                    Ok(m) => m.len(),
-                    Err(_) => continue,
-                },
-            };
-            scanner.add_candidate(Candidate::new(path, size).with_known(e.digest));
-        }
-    }
-    for p in &a.files {
-        for (path, size) in regular_files(p)? {
-            scanner.add_candidate(Candidate::new(path, size));
-        }
+    for c in candidates(job)? {
+        scanner.add_candidate(c);
     }
 
-    let mut template = AtomicFile::create(&a.template)?;
-    let bar = Bar::new(a.quiet);
+    let mut template = AtomicFile::create(&job.template)?;
+    let bar = Bar::new(job.quiet);
     let report = {
         let out = BufWriter::with_capacity(1 << 20, template.file());
         scanner
-            .make_template(&a.image, out, &bar)
-            .with_context(|| format!("making a template of {}", a.image.display()))?
+            .make_template(&job.image, out, &bar)
+            .with_context(|| format!("making a template of {}", job.image.display()))?
     };
     bar.finish();
     for s in &report.skipped {
         eprintln!("jigsmith: warning: skipped a candidate: {}", s.error);
     }
 
+    let mut names = Vec::with_capacity(report.matches.len());
     let mut parts = Vec::new();
     let mut seen = HashSet::new();
     for m in &report.matches {
-        let Some(c) = scanner.candidates().get(m.candidate) else {
-            continue;
-        };
-        let name = location_for(&c.path, &a.map).unwrap_or_else(|| c.path.display().to_string());
+        let name = scanner
+            .candidates()
+            .get(m.candidate)
+            .map(|c| {
+                location_for(&c.path, &job.maps).unwrap_or_else(|| c.path.display().to_string())
+            })
+            .unwrap_or_default();
         if seen.insert((m.digest, name.clone())) {
             parts.push(PartEntry::new(m.digest, &name));
         }
+        names.push(name);
     }
     let mut comments = vec![
         format!(
@@ -137,32 +209,92 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     comments.push(format!("Image size {} bytes", report.image_len));
-    let sha = a.sha256;
+    let sha = job.algorithm == Algorithm::Sha256;
     let jigdo = Jigdo {
         version: if sha { "2.0" } else { "1.1" }.into(),
         generator: Some(concat!("jigsmith-", env!("CARGO_PKG_VERSION")).into()),
         image: Some(ImageSection {
-            filename: file_name(&a.image),
-            template: file_name(&a.template),
+            filename: file_name(&job.image),
+            template: file_name(&job.template),
             template_md5: (!sha).then_some(report.template.template_md5),
             template_sha256: sha.then_some(report.template.template_sha256),
             comments,
             ..ImageSection::default()
         }),
         parts,
+        servers: job
+            .servers
+            .iter()
+            .map(|(label, uri)| ServerEntry {
+                label: label.clone(),
+                raw: jigsmith_format::quote_value(uri),
+            })
+            .collect(),
         ..Jigdo::default()
     };
-    let jigdo_file = output::write_jigdo(&a.jigdo, &jigdo)?;
+    let jigdo_file = output::write_jigdo(&job.jigdo, &jigdo)?;
     template.commit()?;
     jigdo_file.commit()?;
-    if !a.quiet {
-        eprintln!(
-            "jigsmith: {} of {} bytes matched in {} files; template {} bytes",
-            report.matched_bytes(),
-            report.image_len,
-            report.matches.len(),
-            report.template.template_len
-        );
+    Ok(Made { report, names })
+}
+
+/// The job's candidate files: checksum-list entries with their digests, and
+/// the files under `job.files` (with digests and block sums from the cache,
+/// which is brought up to date on the way, when there is one).
+fn candidates(job: &TemplateJob) -> anyhow::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for list in &job.checksum_lists {
+        let parsed = read_checksum_list(list)?;
+        for e in parsed.entries {
+            let path = PathBuf::from(e.path_lossy().into_owned());
+            let size = match e.size {
+                Some(s) => s,
+                None => match std::fs::metadata(&path) {
+                    Ok(m) => m.len(),
+                    Err(_) => continue,
+                },
+            };
+            out.push(Candidate::new(path, size).with_known(e.digest));
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    let mut walked = Vec::new();
+    for p in &job.files {
+        walked.extend(regular_files(p)?);
+    }
+    let Some(cache_path) = &job.cache else {
+        out.extend(
+            walked
+                .into_iter()
+                .map(|(path, size)| Candidate::new(path, size)),
+        );
+        return Ok(out);
+    };
+    let cache = SumCache::open(cache_path)?;
+    let want = Want {
+        md5: job.algorithm == Algorithm::Md5,
+        sha256: job.algorithm == Algorithm::Sha256,
+        blocks: true,
+    };
+    // only files big enough to be parts are worth hashing
+    let (paths, small): (Vec<PathBuf>, Vec<PathBuf>) = walked
+        .into_iter()
+        .map(|(path, _)| path)
+        .partition(|p| std::fs::metadata(p).is_ok_and(|m| m.len() >= job.min_size));
+    drop(small);
+    for (path, sums) in paths.iter().zip(cache.refresh(&paths, want)?) {
+        match sums {
+            Ok((stamp, sums)) => {
+                let mut c = Candidate::new(path, stamp.size);
+                if let Some(d) = sums.digest(job.algorithm) {
+                    c = c.with_known(d);
+                }
+                if let Some(b) = sums.blocks {
+                    c = c.with_blocks(b.head, b.tail);
+                }
+                out.push(c);
+            }
+            Err(e) => eprintln!("jigsmith: warning: skipped a candidate: {e}"),
+        }
+    }
+    Ok(out)
 }
