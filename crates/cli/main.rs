@@ -75,6 +75,9 @@ enum Command {
     /// jigdo-file personality (make-image, print-missing, verify, md5sum, list-template …).
     #[command(name = "jigdo-file", disable_help_flag = true)]
     JigdoFile(cmd::jigdo_file::JigdoFileArgs),
+    /// mkjigsnap personality: a snapshot tree of the files .jigdo files need.
+    #[command(disable_help_flag = true)]
+    Mkjigsnap(cmd::mkjigsnap::MkjigsnapRawArgs),
     /// jigdump personality.
     Jigdump(cmd::inspect::JigdumpArgs),
     /// parallel-sums personality (--md5sum FILE --sha256sum FILE ... FILES).
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         "jigdo-file" => {
             return cmd::jigdo_file::run("jigdo-file", args.into_iter().skip(1).collect())
         }
+        "mkjigsnap" => return cmd::mkjigsnap::main(args),
         "jigdump" => Command::Jigdump(parse_personality(&args)),
         "jigdo-lite" => Command::JigdoLite(parse_personality(&args)),
         "parallel-sums" => Command::ParallelSums(parse_personality(&args)),
@@ -137,6 +141,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::JigitMkimage(a) => cmd::jigit_mkimage::run(a),
         Command::Mkisofs(a) => cmd::mkisofs::run_raw(a),
         Command::JigdoFile(a) => cmd::jigdo_file::run_args(a),
+        Command::Mkjigsnap(a) => cmd::mkjigsnap::run_raw(a),
         Command::Jigdump(a) => cmd::inspect::run_jigdump(a),
         Command::ParallelSums(a) => cmd::sums::run_parallel_sums(a),
         Command::Jigsum(a) => cmd::sums::run_jigsum(a, jigsmith_checksum::Algorithm::Md5),

@@ -24,6 +24,7 @@ mod hybrid_layout;
 mod mkisofs_jte;
 mod mount;
 mod personalities;
+mod mkjigsnap;
 mod rebuild_genisoimage;
 mod rebuild_jigdo_file;
 mod rebuild_xorriso;

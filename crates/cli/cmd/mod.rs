@@ -10,6 +10,7 @@ pub mod jigit_mkimage;
 pub mod make_image;
 pub mod make_template;
 pub mod mkisofs;
+pub mod mkjigsnap;
 pub mod mount;
 pub mod serve;
 pub mod source_args;
