@@ -7,7 +7,10 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::PathBuf;
 
-use jigsmith_iso::{BootEntry, ElTorito, IsoOptions, Joliet, PathSpec, Platform, RockRidge};
+use jigsmith_iso::{
+    BootBlock, BootEntry, ElTorito, IsoOptions, Joliet, Palo, PathSpec, Platform, RockRidge,
+    MAX_MIPS_BOOT_FILES,
+};
 
 /// A command line the personality cannot accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +368,9 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                 }
                 o.hybrid.partition_offset = n;
             }
+            "-mips-boot" | "-mipsel-boot" | "-alpha-boot" | "-hppa-cmdline"
+            | "-hppa-bootloader" | "-hppa-kernel-32" | "-hppa-kernel-64" | "-hppa-ramdisk"
+            | "-hppa-hdrversion" => boot_block_option(&mut o.boot_block, name, string(&mut it)?)?,
             "-jigdo-jigdo" => a.jigdo_jigdo = Some(PathBuf::from(value(&mut it)?)),
             "-jigdo-template" => a.jigdo_template = Some(PathBuf::from(value(&mut it)?)),
             "-jigdo-min-file-size" => {
@@ -458,6 +464,78 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     };
     a.pathspecs = raw_specs.iter().map(|s| a.pathspec(s)).collect();
     Ok(a)
+}
+
+/// Records one of the non-PC boot block options (issue 11) as xorriso does: `-mips-boot` adds a
+/// file (up to 15), a second `-mipsel-boot` is refused, a later `-alpha-boot` replaces the
+/// earlier one, the `-hppa-*` options fill in one PALO header; mixing kinds is refused
+/// ("First sector already occupied").
+fn boot_block_option(
+    block: &mut Option<BootBlock>,
+    name: &str,
+    value: String,
+) -> Result<(), ArgError> {
+    let bad = |reason| ArgError::BadValue {
+        option: name.to_string(),
+        value: value.clone(),
+        reason,
+    };
+    let hppa = name.starts_with("-hppa-");
+    match (block.as_mut(), name) {
+        (None, "-mips-boot") => {
+            *block = Some(BootBlock::MipsBigEndian { files: vec![value] });
+        }
+        (Some(BootBlock::MipsBigEndian { files }), "-mips-boot") => {
+            if files.len() >= MAX_MIPS_BOOT_FILES {
+                return Err(bad("an SGI volume header lists at most 15 boot files"));
+            }
+            files.push(value);
+        }
+        (None, "-mipsel-boot") => *block = Some(BootBlock::MipsLittleEndian { file: value }),
+        (None | Some(BootBlock::Alpha { .. }), "-alpha-boot") => {
+            *block = Some(BootBlock::Alpha { file: value });
+        }
+        (None, _) if hppa => {
+            let mut palo = Palo::default();
+            set_palo(&mut palo, name, value)?;
+            *block = Some(BootBlock::Hppa(palo));
+        }
+        (Some(BootBlock::Hppa(palo)), _) if hppa => set_palo(palo, name, value)?,
+        (Some(BootBlock::MipsLittleEndian { .. }), "-mipsel-boot") => {
+            return Err(bad("only one DEC boot file can be given"));
+        }
+        _ => {
+            return Err(bad(
+                "the first sector already holds another boot block (-mips-boot, -mipsel-boot, \
+                 -hppa-*, -alpha-boot exclude each other)",
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn set_palo(palo: &mut Palo, name: &str, value: String) -> Result<(), ArgError> {
+    match name {
+        "-hppa-cmdline" => palo.cmdline = Some(value),
+        "-hppa-bootloader" => palo.bootloader = Some(value),
+        "-hppa-kernel-32" => palo.kernel_32 = Some(value),
+        "-hppa-kernel-64" => palo.kernel_64 = Some(value),
+        "-hppa-ramdisk" => palo.ramdisk = Some(value),
+        _ => {
+            palo.header_version = match value.trim() {
+                "4" => 4,
+                "5" => 5,
+                _ => {
+                    return Err(ArgError::BadValue {
+                        option: name.to_string(),
+                        value,
+                        reason: "PALO header versions 4 and 5 exist",
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -762,5 +840,66 @@ mod tests {
         assert_eq!(o.all_file_dates, Some(86400));
         assert_eq!(a.jigdo_checksum_algorithm.as_deref(), Some("sha256"));
         assert_eq!(a.checksum_algorithm_template, ["md5", "sha1"]);
+    }
+
+    #[test]
+    fn non_pc_boot_blocks() {
+        let a = parse(&["-mips-boot", "boot/a", "--mips-boot", "boot/b", "t"]).unwrap();
+        assert_eq!(
+            a.options.boot_block,
+            Some(BootBlock::MipsBigEndian {
+                files: vec!["boot/a".into(), "boot/b".into()]
+            })
+        );
+        let a = parse(&["-alpha-boot", "x", "-alpha-boot", "boot/bootlx", "t"]).unwrap();
+        assert_eq!(
+            a.options.boot_block,
+            Some(BootBlock::Alpha {
+                file: "boot/bootlx".into()
+            })
+        );
+        let a = parse(&[
+            "-hppa-cmdline",
+            "root=/dev/ram",
+            "-hppa-bootloader",
+            "iplboot",
+            "-hppa-kernel-32",
+            "k32",
+            "-hppa-kernel-64",
+            "k64",
+            "-hppa-ramdisk",
+            "rd",
+            "-hppa-hdrversion",
+            "4",
+            "t",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.options.boot_block,
+            Some(BootBlock::Hppa(Palo {
+                cmdline: Some("root=/dev/ram".into()),
+                bootloader: Some("iplboot".into()),
+                kernel_32: Some("k32".into()),
+                kernel_64: Some("k64".into()),
+                ramdisk: Some("rd".into()),
+                header_version: 4,
+            }))
+        );
+        // xorriso: "First sector already occupied", "already a boot image file registered"
+        for bad in [
+            &["-mips-boot", "a", "-alpha-boot", "b"][..],
+            &["-mipsel-boot", "a", "-mips-boot", "b"],
+            &["-mipsel-boot", "a", "-mipsel-boot", "b"],
+            &["-alpha-boot", "a", "-hppa-ramdisk", "b"],
+            &["-hppa-hdrversion", "3"],
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ArgError::BadValue { .. })),
+                "{bad:?}"
+            );
+        }
+        let sixteen: Vec<&str> = ["-mips-boot", "f"].repeat(16);
+        assert!(parse(&sixteen).is_err());
+        assert!(parse(&sixteen[2..]).is_ok());
     }
 }

@@ -16,6 +16,7 @@
 )]
 
 mod boot;
+mod boot_arch;
 mod checks;
 mod errors;
 mod fixture;

@@ -134,7 +134,7 @@ fn jigdo_file_make_image(out: &Out, tree: &Tree) -> Command {
 }
 
 /// The `[Parts]` lines as written, sorted.
-fn raw_parts(jigdo: &str) -> Vec<String> {
+pub(crate) fn raw_parts(jigdo: &str) -> Vec<String> {
     let mut lines: Vec<String> = jigdo
         .lines()
         .skip_while(|l| l.trim() != "[Parts]")

@@ -68,6 +68,9 @@ impl IsoWriter {
     /// ISO level, unsupported options.
     pub fn plan(&self) -> Result<Image> {
         let opts = &self.options;
+        if let Some(block) = &opts.boot_block {
+            boot_blocks::check_exclusive(block, opts)?;
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
@@ -99,7 +102,6 @@ impl IsoWriter {
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
-            boot_blocks::check_exclusive(block, opts)?;
             boot_blocks::write(block, &tree, &layout, &mut system_area)?;
         }
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;

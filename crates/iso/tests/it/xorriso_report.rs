@@ -4,7 +4,8 @@
 //!
 //! Masked, because layouts and random numbers legitimately differ: the block address of
 //! the boot catalog, of every boot image and of every partition but the first (which
-//! starts at the image start) and of every Apple Partition Map entry, and the disk and partition GUIDs. Everything else must
+//! starts at the image start) and of every Apple Partition Map entry, the disk and partition
+//! GUIDs, and the addresses of the boot files of MIPS, HP-PA and Alpha boot blocks. Everything else must
 //! match: platforms, emulation, load segments and sizes, boot image options and paths,
 //! partition types, sizes, names, flags, type GUIDs, the GPT geometry and the image size.
 //!
@@ -41,6 +42,14 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
                 "APM start and size" => Some((1, false)),
                 "GPT disk GUID" => Some((0, false)),
                 "GPT partition GUID" => Some((1, false)),
+                // non-PC boot blocks (issue 11): block, sector or byte addresses of boot files
+                "MIPS-BE boot entry" => Some((2, false)),
+                "MIPS-LE boot params" => Some((3, false)),
+                "HP-PA 32-bit kernel"
+                | "HP-PA 64-bit kernel"
+                | "HP-PA ramdisk"
+                | "HP-PA bootloader" => Some((0, false)),
+                "DEC Alpha ldr adr" => Some((0, false)),
                 _ => None,
             };
             if !keep_size {
@@ -90,6 +99,11 @@ GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7
 GPT start and size :   1  0  1984
 GPT start and size :   2  140  128
 APM start and size :   1  35  720
+MIPS-BE boot entry :   1  sashARCS         344        8884
+MIPS-LE boot params:    4194488  2153775104         512         193
+HP-PA ramdisk      :      67584      500000  /install/initrd.gz
+DEC Alpha ldr size : 59
+DEC Alpha ldr adr  : 132
 ";
         assert_eq!(
             normalise(report),
@@ -106,6 +120,11 @@ APM start and size :   1  35  720
                 "GPT start and size : 1 0 1984",
                 "GPT start and size : 2 * 128",
                 "APM start and size : 1 * 720",
+                "MIPS-BE boot entry : 1 sashARCS * 8884",
+                "MIPS-LE boot params : 4194488 2153775104 512 *",
+                "HP-PA ramdisk : * 500000 /install/initrd.gz",
+                "DEC Alpha ldr size : 59",
+                "DEC Alpha ldr adr : *",
             ]
         );
     }
