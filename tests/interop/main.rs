@@ -34,6 +34,7 @@ mod serve;
 mod support;
 mod tree;
 mod writer_roundtrip;
+mod verify;
 
 // The normalised xorriso boot report, shared with crates/iso's integration tests.
 #[path = "../../crates/iso/tests/it/xorriso_report.rs"]
