@@ -153,7 +153,8 @@ fn cases() -> Vec<Case> {
             name: "dec",
             args: vec!["-mipsel-boot", "boot/delo"],
             summary: "MIPS-Little-Endian",
-            address_fields: vec![28..32],
+            // the segment's first sector
+            address_fields: std::iter::once(28..32).collect(),
         },
         Case {
             name: "hppa5",
