@@ -319,7 +319,17 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                 e.platform = platform;
             }
             "-c" | "-eltorito-catalog" => catalog = Some(string(&mut it)?),
-            "-no-emul-boot" => current.get_or_insert_with(BootEntry::default).no_emulation = true,
+            // the last of -no-emul-boot and -hard-disk-boot wins; neither means floppy emulation
+            "-no-emul-boot" => {
+                let e = current.get_or_insert_with(BootEntry::default);
+                e.no_emulation = true;
+                e.hard_disk_emulation = false;
+            }
+            "-hard-disk-boot" => {
+                let e = current.get_or_insert_with(BootEntry::default);
+                e.no_emulation = false;
+                e.hard_disk_emulation = true;
+            }
             "-boot-info-table" => {
                 current
                     .get_or_insert_with(BootEntry::default)
@@ -347,6 +357,24 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             }
             "-isohybrid-mbr" => o.hybrid.mbr_template = Some(PathBuf::from(value(&mut it)?)),
             "-isohybrid-gpt-basdat" => o.hybrid.gpt_basdat = true,
+            "-G" | "-embedded-boot" | "-generic-boot" => {
+                o.hybrid.system_area_file = Some(PathBuf::from(value(&mut it)?))
+            }
+            "-grub2-mbr" => o.hybrid.grub2_mbr = Some(PathBuf::from(value(&mut it)?)),
+            "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
+            "-mbr-force-bootable" => o.hybrid.mbr_force_bootable = true,
+            "-iso_mbr_part_type" => {
+                let v = string(&mut it)?;
+                if v == "default" {
+                    o.hybrid.iso_mbr_part_type = None;
+                    continue;
+                }
+                o.hybrid.iso_mbr_part_type = Some(mbr_type(&v).ok_or(ArgError::BadValue {
+                    option: text.into(),
+                    value: v.clone(),
+                    reason: "expected an MBR type byte, 0x00 to 0xff (GPT type GUIDs are not supported)",
+                })?);
+            }
             // like -no-emul-boot, it belongs to the boot image being defined (xorriso marks
             // the -b image with it if it comes before -eltorito-alt-boot)
             "-isohybrid-apm-hfsplus" => {
@@ -444,7 +472,8 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     if let Some(e) = current.take() {
         if e.image_path.is_empty() {
             return Err(ArgError::MisplacedBootOption(
-                "-no-emul-boot/-boot-load-size/-boot-info-table/-isohybrid-apm-hfsplus".into(),
+                "-no-emul-boot/-hard-disk-boot/-boot-load-size/-boot-info-table/-isohybrid-apm-hfsplus"
+                    .into(),
             ));
         }
         entries.push(e);
@@ -464,6 +493,15 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     };
     a.pathspecs = raw_specs.iter().map(|s| a.pathspec(s)).collect();
     Ok(a)
+}
+
+/// An MBR partition type as xorriso takes it: `0x`-prefixed hex or decimal, 0 to 255.
+fn mbr_type(v: &str) -> Option<u8> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u8::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
 }
 
 /// Records one of the non-PC boot block options (issue 11) as xorriso does: `-mips-boot` adds a
@@ -622,6 +660,7 @@ mod tests {
                     boot_info_table: true,
                     load_segment: 0,
                     apm_hfsplus: false,
+                    hard_disk_emulation: false,
                 },
                 BootEntry {
                     image_path: "boot/grub/efi.img".into(),
@@ -733,6 +772,58 @@ mod tests {
             parse(&["-isohybrid-apm-hfsplus"]),
             Err(ArgError::MisplacedBootOption(_))
         ));
+    }
+
+    #[test]
+    fn emulation_and_system_area_options() {
+        let entry = |args: &[&str]| {
+            let e = parse(args).unwrap().options.el_torito.unwrap().entries[0].clone();
+            (e.no_emulation, e.hard_disk_emulation)
+        };
+        // xorriso: the last of -no-emul-boot and -hard-disk-boot wins; neither is a floppy
+        assert_eq!(entry(&["-b", "f.img"]), (false, false));
+        assert_eq!(entry(&["-e", "f.img"]), (false, false));
+        assert_eq!(
+            entry(&["-b", "h", "-no-emul-boot", "-hard-disk-boot"]),
+            (false, true)
+        );
+        assert_eq!(
+            entry(&["-b", "h", "-hard-disk-boot", "-no-emul-boot"]),
+            (true, false)
+        );
+        let h = parse(&[
+            "--embedded-boot",
+            "sa.bin",
+            "--grub2-mbr",
+            "g.bin",
+            "--protective-msdos-label",
+            "--mbr-force-bootable",
+            "-iso_mbr_part_type",
+            "0x83",
+        ])
+        .unwrap()
+        .options
+        .hybrid;
+        assert_eq!(h.system_area_file, Some(PathBuf::from("sa.bin")));
+        assert_eq!(h.grub2_mbr, Some(PathBuf::from("g.bin")));
+        assert!(h.protective_msdos_label && h.mbr_force_bootable);
+        assert_eq!(h.iso_mbr_part_type, Some(0x83));
+        let ty = |v: &str| {
+            parse(&[
+                "-G",
+                "x",
+                "-iso_mbr_part_type",
+                "12",
+                "-iso_mbr_part_type",
+                v,
+            ])
+            .map(|a| a.options.hybrid.iso_mbr_part_type)
+        };
+        assert_eq!(ty("0xEF"), Ok(Some(0xef)));
+        assert_eq!(ty("default"), Ok(None));
+        for bad in ["256", "0x100", "a2a0d0ebe5b9334487c068b6b72699c7", "x"] {
+            assert!(matches!(ty(bad), Err(ArgError::BadValue { .. })), "{bad}");
+        }
     }
 
     #[test]

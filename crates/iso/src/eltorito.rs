@@ -1,6 +1,9 @@
 //! El Torito: the boot catalog and the boot info table (El Torito 1.0, 2.x; boot info table as
 //! defined by mkisofs for ISOLINUX/GRUB).
 
+use std::io::Read;
+use std::path::Path;
+
 use crate::error::{Error, Result};
 use crate::layout::{Layout, BLOCK};
 use crate::options::{BootEntry, ElTorito, Platform};
@@ -9,10 +12,40 @@ use crate::tree::{Kind, NodeId, Tree};
 /// Where the hidden boot catalog goes when no `-c` path is given.
 const HIDDEN_CATALOG_PATH: &str = "/boot.catalog";
 
+/// Floppy sizes a BIOS can emulate, and their El Torito media types (El Torito 1.0, 2.1).
+const FLOPPIES: [(u64, u8); 3] = [(1_228_800, 1), (1_474_560, 2), (2_949_120, 3)];
+/// Media type of hard disk emulation.
+const HARD_DISK: u8 = 4;
+
+/// How the BIOS presents an entry's image: the catalog entry's media type and system type bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Media {
+    /// 0 no emulation, 1..=3 floppies, 4 hard disk.
+    pub media_type: u8,
+    /// The partition type of a hard disk image's partition, else 0.
+    pub system_type: u8,
+}
+
+impl Media {
+    const NONE: Media = Media {
+        media_type: 0,
+        system_type: 0,
+    };
+
+    fn is_emulated(self) -> bool {
+        self.media_type != 0
+    }
+}
+
+/// Consecutive catalog entries of one platform: (entry index, entry, image node) each.
+type Section<'a> = (Platform, Vec<(usize, &'a BootEntry, NodeId)>);
+
 /// The boot entries resolved to tree nodes.
 #[derive(Debug, Clone)]
 pub(crate) struct BootPlan {
     pub entries: Vec<(BootEntry, NodeId)>,
+    /// Per entry (same index), how it is emulated.
+    media: Vec<Media>,
 }
 
 impl BootPlan {
@@ -29,6 +62,7 @@ impl BootPlan {
             });
         }
         let mut entries = Vec::with_capacity(et.entries.len());
+        let mut media = Vec::with_capacity(et.entries.len());
         for e in &et.entries {
             let id = tree
                 .lookup(&e.image_path)
@@ -36,7 +70,8 @@ impl BootPlan {
                     image_path: e.image_path.clone(),
                 })?;
             match tree.nodes.get(id).map(|n| &n.kind) {
-                Some(Kind::File { size, .. }) => {
+                Some(Kind::File { size, source, .. }) => {
+                    media.push(emulation(e, *size, source)?);
                     if *size == 0 {
                         return Err(Error::BadBootImage {
                             image_path: e.image_path.clone(),
@@ -63,14 +98,9 @@ impl BootPlan {
                     })
                 }
             }
-            if !e.no_emulation {
-                return Err(Error::Unsupported {
-                    feature: "floppy or hard disk emulation (use -no-emul-boot)",
-                });
-            }
             entries.push((e.clone(), id));
         }
-        Ok(BootPlan { entries })
+        Ok(BootPlan { entries, media })
     }
 
     /// Whether `node` is a boot image whose written copy is patched with a boot info table.
@@ -81,8 +111,13 @@ impl BootPlan {
     }
 
     /// The 512-byte sector count of an entry, as xorriso defaults it: the image's whole 2048-byte
-    /// blocks, for BIOS and EFI alike (a 5000-byte image loads 12 sectors).
-    fn load_size(entry: &BootEntry, size: u64) -> u16 {
+    /// blocks, for BIOS and EFI alike (a 5000-byte image loads 12 sectors). An emulated disk
+    /// loads its first sector only, whatever `-boot-load-size` says (xorriso ignores it then);
+    /// the BIOS reads the rest through the emulated drive.
+    fn load_size(entry: &BootEntry, media: Media, size: u64) -> u16 {
+        if media.is_emulated() {
+            return 1;
+        }
         if let Some(n) = entry.load_size {
             return n;
         }
@@ -94,7 +129,8 @@ impl BootPlan {
     pub(crate) fn catalog(&self, tree: &Tree, layout: &Layout) -> [u8; 2048] {
         let mut cat = [0u8; 2048];
         let mut records: Vec<[u8; 32]> = Vec::new();
-        let entry_bytes = |e: &BootEntry, node: NodeId| -> [u8; 32] {
+        let entry_bytes = |i: usize, e: &BootEntry, node: NodeId| -> [u8; 32] {
+            let media = self.media.get(i).copied().unwrap_or(Media::NONE);
             let ext = layout
                 .extent(node)
                 .unwrap_or(crate::layout::Extent { lba: 0, size: 0 });
@@ -104,10 +140,10 @@ impl BootPlan {
             };
             let mut r = [0u8; 32];
             r[0] = 0x88;
-            r[1] = 0; // no emulation
+            r[1] = media.media_type;
             r[2..4].copy_from_slice(&e.load_segment.to_le_bytes());
-            r[4] = 0;
-            r[6..8].copy_from_slice(&Self::load_size(e, size).to_le_bytes());
+            r[4] = media.system_type;
+            r[6..8].copy_from_slice(&Self::load_size(e, media, size).to_le_bytes());
             r[8..12].copy_from_slice(&ext.lba.to_le_bytes());
             r
         };
@@ -124,13 +160,13 @@ impl BootPlan {
         });
         validation[28..30].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
         records.push(validation);
-        records.push(entry_bytes(first, *first_node));
+        records.push(entry_bytes(0, first, *first_node));
         // Further entries form sections of consecutive entries with the same platform.
-        let mut sections: Vec<(Platform, Vec<(BootEntry, NodeId)>)> = Vec::new();
-        for (e, n) in rest {
+        let mut sections: Vec<Section<'_>> = Vec::new();
+        for (i, (e, n)) in rest.iter().enumerate() {
             match sections.last_mut() {
-                Some((p, v)) if *p == e.platform => v.push((e.clone(), *n)),
-                _ => sections.push((e.platform, vec![(e.clone(), *n)])),
+                Some((p, v)) if *p == e.platform => v.push((i + 1, e, *n)),
+                _ => sections.push((e.platform, vec![(i + 1, e, *n)])),
             }
         }
         let count = sections.len();
@@ -144,14 +180,81 @@ impl BootPlan {
                     .to_le_bytes(),
             );
             records.push(h);
-            for (e, n) in entries {
-                records.push(entry_bytes(&e, n));
+            for (i, e, n) in entries {
+                records.push(entry_bytes(i, e, n));
             }
         }
         for (slot, r) in cat.chunks_exact_mut(32).zip(records) {
             slot.copy_from_slice(&r);
         }
         cat
+    }
+}
+
+/// How `entry` is emulated: none, a floppy chosen by the image size, or a hard disk whose
+/// system type is read from the MBR at the start of `source` (the image file).
+///
+/// # Errors
+/// [`Error::FloppySize`] for a floppy image of another size; [`Error::BadBootImage`] for a hard
+/// disk image without an MBR signature or with other than one partition; [`Error::ReadFile`].
+fn emulation(entry: &BootEntry, size: u64, source: &Path) -> Result<Media> {
+    if entry.no_emulation {
+        return Ok(Media::NONE);
+    }
+    if !entry.hard_disk_emulation {
+        return match FLOPPIES.iter().find(|(bytes, _)| *bytes == size) {
+            Some((_, media_type)) => Ok(Media {
+                media_type: *media_type,
+                system_type: 0,
+            }),
+            None => Err(Error::FloppySize {
+                image_path: entry.image_path.clone(),
+                size,
+            }),
+        };
+    }
+    let bad = |reason| Error::BadBootImage {
+        image_path: entry.image_path.clone(),
+        reason,
+    };
+    let mut mbr = [0u8; 512];
+    let mut f = std::fs::File::open(source).map_err(|e| Error::ReadFile {
+        path: source.to_path_buf(),
+        source: e,
+    })?;
+    match f.read_exact(&mut mbr) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(bad("a hard disk image must start with a 512-byte MBR"))
+        }
+        Err(e) => {
+            return Err(Error::ReadFile {
+                path: source.to_path_buf(),
+                source: e,
+            })
+        }
+    }
+    hard_disk_media(&mbr).map_err(bad)
+}
+
+/// The media of a hard disk image from its MBR: exactly one partition entry may be in use (its
+/// type byte not 0), as libisofs demands; it is what the BIOS boots.
+fn hard_disk_media(mbr: &[u8; 512]) -> std::result::Result<Media, &'static str> {
+    if mbr[510..512] != [0x55, 0xaa] {
+        return Err("hard disk emulation needs an MBR (signature 55 AA at byte 510)");
+    }
+    let types: Vec<u8> = mbr[446..510]
+        .chunks_exact(16)
+        .filter_map(|e| e.get(4).copied())
+        .filter(|&t| t != 0)
+        .collect();
+    match types.as_slice() {
+        [t] => Ok(Media {
+            media_type: HARD_DISK,
+            system_type: *t,
+        }),
+        [] => Err("hard disk emulation needs a partition in the image's MBR"),
+        _ => Err("hard disk emulation needs exactly one partition in the image's MBR"),
     }
 }
 
@@ -203,25 +306,102 @@ mod tests {
             no_emulation: true,
             ..Default::default()
         };
-        assert_eq!(BootPlan::load_size(&bios, 24_576), 48);
-        assert_eq!(BootPlan::load_size(&bios, 100), 4);
+        assert_eq!(BootPlan::load_size(&bios, Media::NONE, 24_576), 48);
+        assert_eq!(BootPlan::load_size(&bios, Media::NONE, 100), 4);
         let efi = BootEntry {
             platform: Platform::Efi,
             no_emulation: true,
             ..Default::default()
         };
-        assert_eq!(BootPlan::load_size(&efi, 8192), 16);
+        assert_eq!(BootPlan::load_size(&efi, Media::NONE, 8192), 16);
         assert_eq!(
-            BootPlan::load_size(&efi, 5000),
+            BootPlan::load_size(&efi, Media::NONE, 5000),
             12,
             "xorriso rounds EFI to blocks too"
         );
-        assert_eq!(BootPlan::load_size(&efi, 1_000_001), 1956);
-        assert_eq!(BootPlan::load_size(&efi, 1 << 30), u16::MAX);
+        assert_eq!(BootPlan::load_size(&efi, Media::NONE, 1_000_001), 1956);
+        assert_eq!(BootPlan::load_size(&efi, Media::NONE, 1 << 30), u16::MAX);
         let fixed = BootEntry {
             load_size: Some(4),
             ..bios
         };
-        assert_eq!(BootPlan::load_size(&fixed, 1 << 20), 4);
+        assert_eq!(BootPlan::load_size(&fixed, Media::NONE, 1 << 20), 4);
+    }
+
+    #[test]
+    fn emulated_disks_load_one_sector() {
+        // xorriso -report_el_torito: "fd1.4 ... Ldsiz 1" even with -boot-load-size 4
+        let floppy = BootEntry {
+            load_size: Some(4),
+            ..Default::default()
+        };
+        let media = Media {
+            media_type: 2,
+            system_type: 0,
+        };
+        assert_eq!(BootPlan::load_size(&floppy, media, 1_474_560), 1);
+    }
+
+    #[test]
+    fn floppy_media_type_from_size() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("fd.img");
+        std::fs::write(&f, b"").unwrap();
+        let e = BootEntry {
+            image_path: "boot/fd.img".into(),
+            ..Default::default()
+        };
+        for (size, ty) in [(1_228_800, 1), (1_474_560, 2), (2_949_120, 3)] {
+            assert_eq!(emulation(&e, size, &f).unwrap().media_type, ty);
+        }
+        let err = emulation(&e, 100_000, &f).unwrap_err();
+        assert!(matches!(err, Error::FloppySize { size: 100_000, .. }));
+        assert!(err.to_string().contains("1474560"), "{err}");
+        let none = BootEntry {
+            no_emulation: true,
+            hard_disk_emulation: true,
+            ..e
+        };
+        assert_eq!(emulation(&none, 100_000, &f).unwrap(), Media::NONE);
+    }
+
+    #[test]
+    fn hard_disk_system_type_from_the_one_partition() {
+        let mut mbr = [0u8; 512];
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+        assert!(hard_disk_media(&mbr).is_err(), "no partition");
+        mbr[446 + 32 + 4] = 0x0c;
+        assert_eq!(
+            hard_disk_media(&mbr).unwrap(),
+            Media {
+                media_type: 4,
+                system_type: 0x0c
+            },
+            "any slot (libisofs takes the used one)"
+        );
+        mbr[446 + 4] = 0x83;
+        assert!(hard_disk_media(&mbr).is_err(), "two partitions");
+        mbr[446 + 4] = 0;
+        mbr[511] = 0;
+        assert!(hard_disk_media(&mbr).is_err(), "no signature");
+
+        let d = tempfile::tempdir().unwrap();
+        let e = BootEntry {
+            image_path: "hd.img".into(),
+            hard_disk_emulation: true,
+            ..Default::default()
+        };
+        let short = d.path().join("short.img");
+        std::fs::write(&short, [0u8; 100]).unwrap();
+        assert!(matches!(
+            emulation(&e, 100, &short),
+            Err(Error::BadBootImage { .. })
+        ));
+        let missing = d.path().join("missing.img");
+        assert!(matches!(
+            emulation(&e, 100, &missing),
+            Err(Error::ReadFile { .. })
+        ));
     }
 }

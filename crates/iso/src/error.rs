@@ -121,6 +121,25 @@ pub enum Error {
         /// The offset given, in 2048-byte blocks.
         blocks: u32,
     },
+    /// A floppy emulation boot image (`-b` without `-no-emul-boot`) of a size no BIOS floppy has.
+    #[error(
+        "boot image {image_path} is {size} bytes: floppy emulation needs 1228800, 1474560 or \
+         2949120 bytes (1.2, 1.44 or 2.88 MB); add -no-emul-boot or -hard-disk-boot"
+    )]
+    FloppySize {
+        /// Path inside the image.
+        image_path: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// Two options that cannot be used together.
+    #[error("{first} cannot be combined with {second}")]
+    OptionConflict {
+        /// One option.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
     /// A non-PC boot block (`-mips-boot`, `-mipsel-boot`, `-hppa-*`, `-alpha-boot`) cannot hold
     /// what it was given.
     #[error("{option}: {reason}")]

@@ -19,6 +19,7 @@ use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::{IsoOptions, Platform};
+use crate::partitions;
 use crate::time::volume_date;
 use crate::tree::{Kind, NodeId, Tree};
 
@@ -54,9 +55,7 @@ const APM_BLOCK: usize = 2048;
 
 /// Whether the options ask for anything in the system area.
 pub(crate) fn wanted(opts: &IsoOptions) -> bool {
-    opts.hybrid.mbr_template.is_some()
-        || opts.hybrid.gpt_basdat
-        || opts.hybrid.partition_offset != 0
+    opts.hybrid.mbr_template.is_some() || opts.hybrid.gpt_basdat || partitions::wanted(opts)
 }
 
 /// Rejects option combinations xorriso cannot make sense of either, before anything is laid out.
@@ -70,6 +69,7 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
     if offset != 0 && offset < SYSTEM_AREA_BLOCKS {
         return Err(Error::BadPartitionOffset { blocks: offset });
     }
+    partitions::check(opts, boot)?;
     let apm = apm_images(boot).len();
     if opts.hybrid.mbr_template.is_none() {
         if opts.hybrid.gpt_basdat {
@@ -250,7 +250,7 @@ impl Geometry {
 
 /// How an MBR entry's CHS fields are filled.
 #[derive(Debug, Clone, Copy)]
-enum Chs {
+pub(crate) enum Chs {
     /// `fe ff ff`, as libisofs writes for the boot image partitions.
     Dummy,
     /// The isohybrid MBR producer (isohybrid's `lba512chs`): past cylinder 1023 the head field is
@@ -261,7 +261,7 @@ enum Chs {
     Offset(Geometry),
 }
 
-fn mbr_entry(status: u8, ty: u8, start: u64, sectors: u64, chs: Chs) -> [u8; 16] {
+pub(crate) fn mbr_entry(status: u8, ty: u8, start: u64, sectors: u64, chs: Chs) -> [u8; 16] {
     let mut e = [0u8; 16];
     e[0] = status;
     let last = start + sectors.max(1) - 1;
@@ -472,21 +472,8 @@ pub(crate) fn system_area(
         Chs::Offset(geometry)
     };
     let Some(template) = &opts.hybrid.mbr_template else {
-        // -partition_offset alone: one partition from the offset to the end, nothing else
-        let mut mbr = [0u8; 512];
-        mbr[446..462].copy_from_slice(&mbr_entry(
-            0,
-            0xcd,
-            offset,
-            total_sectors.saturating_sub(offset),
-            chs,
-        ));
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-        if let Some(dst) = sa.get_mut(..512) {
-            dst.copy_from_slice(&mbr);
-        }
-        return Ok(sa);
+        // -partition_offset alone, -G, --grub2-mbr, --protective-msdos-label
+        return partitions::system_area(opts, layout, boot);
     };
     let code = read_template(template)?;
     let apm: Vec<(u64, u64)> = apm_images(boot)
@@ -516,7 +503,11 @@ pub(crate) fn system_area(
     let gpt = gpt_active(opts);
     let efi = efi_image(boot, layout, tree);
     // 0x17 ("hidden IFS") unless EFI firmware is to look at the other tables
-    let ty = if gpt || !apm.is_empty() { 0x00 } else { 0x17 };
+    let ty = if gpt || !apm.is_empty() {
+        0x00
+    } else {
+        opts.hybrid.iso_mbr_part_type.unwrap_or(0x17)
+    };
     mbr[446..462].copy_from_slice(&mbr_entry(
         0x80,
         ty,

@@ -43,6 +43,7 @@ mod hybrid;
 mod layout;
 mod names;
 mod options;
+mod partitions;
 mod rockridge;
 mod sink;
 mod time;

@@ -52,8 +52,12 @@ pub struct BootEntry {
     pub image_path: String,
     /// Platform of the section the entry goes into.
     pub platform: Platform,
-    /// `-no-emul-boot`. Floppy/hard disk emulation is not supported: `false` is refused.
+    /// `-no-emul-boot`. Without it the image is an emulated disk: a 1.2/1.44/2.88 MB floppy
+    /// (mkisofs' default), or with [`BootEntry::hard_disk_emulation`] a hard disk.
     pub no_emulation: bool,
+    /// `-hard-disk-boot`: with `no_emulation` false, emulate a hard disk (media type 4) whose
+    /// system type is the type byte of the one partition in the image's MBR, as xorriso reads it.
+    pub hard_disk_emulation: bool,
     /// `-boot-load-size`: 512-byte sectors to load; `None` = mkisofs default (whole image,
     /// rounded up to 4 sectors for BIOS, exact for EFI, capped at 65535).
     pub load_size: Option<u16>,
@@ -93,6 +97,20 @@ pub struct Hybrid {
     /// addresses count from block N, so the partition can be mounted on its own (a USB stick's
     /// first partition) as well as the whole image (a DVD). File data is shared by both trees.
     pub partition_offset: u32,
+    /// `-G FILE` / `--embedded-boot FILE`: the system area is the first 32 KiB of FILE (shorter
+    /// files are padded with zeros); partition tables asked for are written over it.
+    pub system_area_file: Option<PathBuf>,
+    /// `--grub2-mbr FILE`: like `-G`, and the 512-byte sector address of the first boot image
+    /// plus 4 is patched into bytes 0x1b0..0x1b8 (GRUB2's boot_hybrid.img reads it there).
+    pub grub2_mbr: Option<PathBuf>,
+    /// `--protective-msdos-label`: an MBR whose partition 1 (bootable, type 0xCD) covers the
+    /// image from sector 1 on.
+    pub protective_msdos_label: bool,
+    /// `--mbr-force-bootable`: some MBR partition is marked bootable, a dummy one if need be.
+    pub mbr_force_bootable: bool,
+    /// `-iso_mbr_part_type N`: the type byte of the MBR partition that holds the ISO
+    /// filesystem (instead of 0xCD, or 0x17 with `-isohybrid-mbr`).
+    pub iso_mbr_part_type: Option<u8>,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

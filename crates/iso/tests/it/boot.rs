@@ -156,9 +156,26 @@ fn boot_errors_are_typed() {
         plan(&["-b", "readme.txt", "-no-emul-boot", "-boot-info-table"]),
         Err(Error::BadBootImage { .. })
     ));
+    // without -no-emul-boot a floppy is emulated, and a README is no floppy image
     assert!(matches!(
         plan(&["-b", "readme.txt"]),
-        Err(Error::Unsupported { .. })
+        Err(Error::FloppySize { .. })
+    ));
+    assert!(matches!(
+        plan(&["-b", "readme.txt", "-hard-disk-boot"]),
+        Err(Error::BadBootImage { .. })
+    ));
+    assert!(matches!(
+        plan(&["--grub2-mbr", "/nonexistent"]),
+        Err(Error::MissingOption { .. })
+    ));
+    assert!(matches!(
+        plan(&["-G", "/nonexistent"]),
+        Err(Error::ReadFile { .. })
+    ));
+    assert!(matches!(
+        plan(&["-G", "/nonexistent", "--grub2-mbr", "/nonexistent"]),
+        Err(Error::OptionConflict { .. })
     ));
     assert!(matches!(
         plan(&["-isohybrid-mbr", "/nonexistent"]),

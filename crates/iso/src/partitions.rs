@@ -1,0 +1,285 @@
+//! The system area when no isohybrid MBR is asked for, as xorriso (libisofs) lays it out:
+//!
+//! - `-G FILE` / `--embedded-boot FILE`: the first 32 KiB of FILE, as they are;
+//! - `--grub2-mbr FILE`: the same, plus the 512-byte sector address of the first boot image + 4
+//!   as a 64-bit little-endian number at byte 0x1b0 (where GRUB2's boot_hybrid.img looks);
+//! - `--protective-msdos-label`: bytes 446..512 replaced by one bootable partition (type 0xCD)
+//!   from sector 1 to the end of the image, the "gesture of grub-mkisofs";
+//! - `-partition_offset N`: one partition (type 0xCD, not bootable) from block N to the end;
+//! - `-iso_mbr_part_type T` changes the type of that partition, `--mbr-force-bootable` marks a
+//!   partition bootable (a one-sector dummy if there is none).
+//!
+//! All of it is image metadata: JTE puts it in the template like any other system area.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::eltorito::BootPlan;
+use crate::error::{Error, Result};
+use crate::hybrid::{mbr_entry, Chs, Geometry};
+use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
+use crate::options::IsoOptions;
+
+/// Bytes of the system area.
+const SYSTEM_AREA_BYTES: usize = SYSTEM_AREA_BLOCKS as usize * BLOCK as usize;
+/// Where `--grub2-mbr` patches the boot image address (libisofs' `Libisofs_grub2_mbr_patch_poS`).
+const GRUB2_PATCH_AT: usize = 0x1b0;
+/// What GRUB2's MBR wants there: the boot image's second 512-byte sector onwards, so 4 more than
+/// its first (libisofs' `Libisofs_grub2_mbr_patch_offsT`).
+const GRUB2_PATCH_OFFSET: u64 = 4;
+/// The partition type libisofs gives the ISO partition of a protective or offset table.
+const ISO_TYPE: u8 = 0xcd;
+/// A bootable one-sector partition of type 0 at sector 0 (libisofs' `iso_dummy_mbr_partition`).
+const DUMMY_ENTRY: [u8; 16] = [0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+
+/// Whether these options write anything into the system area without `-isohybrid-mbr`.
+pub(crate) fn wanted(opts: &IsoOptions) -> bool {
+    let h = &opts.hybrid;
+    h.system_area_file.is_some()
+        || h.grub2_mbr.is_some()
+        || h.protective_msdos_label
+        || h.mbr_force_bootable
+        || h.partition_offset != 0
+}
+
+/// Rejects combinations with no single meaning.
+///
+/// # Errors
+/// [`Error::OptionConflict`] for two sources of the MBR code (`-isohybrid-mbr`, `-G`,
+/// `--grub2-mbr`), or `--protective-msdos-label` with `-isohybrid-mbr` (xorriso's man page: they
+/// are mutually exclusive); [`Error::MissingOption`] for `--grub2-mbr` without a boot image.
+pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
+    let h = &opts.hybrid;
+    let sources = [
+        ("-isohybrid-mbr", h.mbr_template.is_some()),
+        ("-G", h.system_area_file.is_some()),
+        ("--grub2-mbr", h.grub2_mbr.is_some()),
+        ("--protective-msdos-label", h.protective_msdos_label),
+    ];
+    let given: Vec<&'static str> = sources
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
+    match given.as_slice() {
+        // GRUB2's MBR or -G data may well carry a protective label; only isohybrid refuses it
+        [first, second] if *second == "--protective-msdos-label" && *first != "-isohybrid-mbr" => {}
+        [first, second, ..] => {
+            return Err(Error::OptionConflict { first, second });
+        }
+        _ => {}
+    }
+    if h.grub2_mbr.is_some() && boot.is_none_or(|b| b.entries.is_empty()) {
+        return Err(Error::MissingOption {
+            option: "--grub2-mbr",
+            needs: "an El Torito boot image (-b or -e) to jump to",
+        });
+    }
+    Ok(())
+}
+
+/// The first 32 KiB of `path`, zero-padded (xorriso copies "at most 32768 bytes").
+fn read_system_area(path: &Path) -> Result<Vec<u8>> {
+    let err = |source| Error::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut data = Vec::with_capacity(SYSTEM_AREA_BYTES);
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(SYSTEM_AREA_BYTES as u64)
+        .read_to_end(&mut data)
+        .map_err(err)?;
+    data.resize(SYSTEM_AREA_BYTES, 0);
+    Ok(data)
+}
+
+/// The 16 blocks of the system area for the options [`wanted`] covers.
+///
+/// # Errors
+/// [`Error::ReadFile`] for the `-G`/`--grub2-mbr` file.
+pub(crate) fn system_area(
+    opts: &IsoOptions,
+    layout: &Layout,
+    boot: Option<&BootPlan>,
+) -> Result<Vec<u8>> {
+    let h = &opts.hybrid;
+    let mut sa = match h.system_area_file.as_ref().or(h.grub2_mbr.as_ref()) {
+        Some(path) => read_system_area(path)?,
+        None => vec![0u8; SYSTEM_AREA_BYTES],
+    };
+    let mut mbr = [0u8; 512];
+    if let Some(first) = sa.get(..512) {
+        mbr.copy_from_slice(first);
+    }
+    let blocks = u64::from(layout.total_blocks);
+    let total = blocks * 4;
+    let geometry = Geometry::for_image(blocks);
+    let ty = h.iso_mbr_part_type.unwrap_or(ISO_TYPE);
+    let offset = u64::from(h.partition_offset) * 4;
+    if h.protective_msdos_label || offset != 0 {
+        // one partition over the image but its first sector; bootable only as a protective label
+        // (and never with the EFI or GPT types, which firmware would then ignore)
+        let status = if h.protective_msdos_label && ty != 0xee && ty != 0xef {
+            0x80
+        } else {
+            0
+        };
+        let first = if offset != 0 { offset } else { 1 };
+        mbr[446..462].copy_from_slice(&mbr_entry(
+            status,
+            ty,
+            first,
+            total.saturating_sub(first),
+            Chs::Offset(geometry),
+        ));
+        mbr[462..510].fill(0);
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+    }
+    if h.grub2_mbr.is_some() {
+        let first_image = boot
+            .and_then(|b| b.entries.first())
+            .and_then(|(_, node)| layout.extent(*node))
+            .map_or(0, |e| u64::from(e.lba));
+        let address = first_image * 4 + GRUB2_PATCH_OFFSET;
+        mbr[GRUB2_PATCH_AT..GRUB2_PATCH_AT + 8].copy_from_slice(&address.to_le_bytes());
+    }
+    if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
+        mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
+    }
+    if let Some(first) = sa.get_mut(..512) {
+        first.copy_from_slice(&mbr);
+    }
+    Ok(sa)
+}
+
+/// libisofs' rule for an MBR that is to boot: unless some entry is already marked, the first used
+/// entry that is not GPT-protective (0xEE) or EFI (0xEF) gets the bootable flag; with `force` and
+/// no such entry, a dummy entry goes into the first free slot (or a flag onto a used one).
+/// `table` is bytes 446..510 of the MBR.
+fn mbr_mark(table: &mut [u8], force: bool) {
+    let entries = || (0..4).map(|i| 16 * i);
+    if entries().any(|at| table.get(at).is_some_and(|s| s & 0x80 != 0)) {
+        return;
+    }
+    let ty = |t: &[u8], at: usize| t.get(at + 4).copied().unwrap_or(0);
+    let used = |t: &[u8], at: usize| {
+        t.get(at..at + 16)
+            .is_some_and(|e| e.iter().any(|&b| b != 0))
+    };
+    if let Some(at) = entries().find(|&at| used(table, at) && !matches!(ty(table, at), 0xee | 0xef))
+    {
+        if let Some(s) = table.get_mut(at) {
+            *s |= 0x80;
+        }
+        return;
+    }
+    if !force {
+        return;
+    }
+    let slot = entries()
+        .find(|&at| !used(table, at))
+        .map(|at| (at, true))
+        .or_else(|| {
+            entries()
+                .find(|&at| ty(table, at) != 0xef)
+                .map(|at| (at, false))
+        })
+        .unwrap_or((48, false));
+    match slot {
+        (at, true) => {
+            if let Some(e) = table.get_mut(at..at + 16) {
+                e.copy_from_slice(&DUMMY_ENTRY);
+            }
+        }
+        (at, false) => {
+            if let Some(s) = table.get_mut(at) {
+                *s |= 0x80;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootable_flag_like_libisofs() {
+        let mut t = [0u8; 64];
+        mbr_mark(&mut t, false);
+        assert_eq!(t, [0u8; 64], "nothing to mark, nothing forced");
+        mbr_mark(&mut t, true);
+        assert_eq!(&t[..16], &DUMMY_ENTRY, "xorriso --mbr-force-bootable alone");
+        let mut t = [0u8; 64];
+        t[4] = 0xee;
+        t[16 + 4] = 0x83;
+        mbr_mark(&mut t, false);
+        assert_eq!((t[0], t[16]), (0, 0x80), "0xEE is skipped");
+        let mut t = [0u8; 64];
+        t[16] = 0x80;
+        t[32 + 4] = 0x83;
+        mbr_mark(&mut t, true);
+        assert_eq!(t[32], 0, "one flag is enough");
+    }
+
+    #[test]
+    fn system_area_file_is_cut_and_padded() {
+        let d = tempfile::tempdir().unwrap();
+        let long = d.path().join("long");
+        std::fs::write(&long, vec![7u8; 40_000]).unwrap();
+        assert_eq!(read_system_area(&long).unwrap(), vec![7u8; 32_768]);
+        let short = d.path().join("short");
+        std::fs::write(&short, [9u8; 1000]).unwrap();
+        let sa = read_system_area(&short).unwrap();
+        assert_eq!(sa.len(), 32_768);
+        assert!(sa[..1000].iter().all(|&b| b == 9) && sa[1000..].iter().all(|&b| b == 0));
+        assert!(matches!(
+            read_system_area(&d.path().join("none")),
+            Err(Error::ReadFile { .. })
+        ));
+    }
+
+    fn write(opts: crate::IsoOptions, tree: &Path) -> Vec<u8> {
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(tree);
+        let mut sink = crate::PlainSink::new(Vec::new());
+        w.write(&mut sink).unwrap();
+        sink.into_inner()
+    }
+
+    fn le32(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn protective_label_over_embedded_boot() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let g = d.path().join("g.bin");
+        std::fs::write(&g, vec![0x5a; 32_768]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.system_area_file = Some(g);
+        opts.hybrid.protective_msdos_label = true;
+        let img = write(opts.clone(), &tree);
+        let sectors = img.len() as u32 / 512;
+        assert!(img[..446].iter().all(|&b| b == 0x5a));
+        // xorriso: "MBR partition : 1 0x80 0xcd 1 <sectors - 1>", CHS start 0/0/2
+        assert_eq!(&img[446..451], &[0x80, 0, 2, 0, 0xcd]);
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (1, sectors - 1));
+        assert!(img[462..510].iter().all(|&b| b == 0));
+        assert_eq!(&img[510..512], &[0x55, 0xaa]);
+        assert!(img[512..32_768].iter().all(|&b| b == 0x5a));
+
+        opts.hybrid.iso_mbr_part_type = Some(0xee);
+        let img = write(opts, &tree);
+        assert_eq!(
+            &img[446..451],
+            &[0, 0, 2, 0, 0xee],
+            "0xEE is never bootable"
+        );
+    }
+}
