@@ -23,7 +23,7 @@ bash -c 'set -e; source /usr/share/bash-completion/completions/jigsmith; complet
   fail "the bash completion does not load"
 
 echo "== old tools' names"
-for t in jigdo-lite jigit-mkimage jigdump parallel-sums jigsum jigsum-sha256 jigdo-gen-checksum-list mkisofs xorrisofs genisoimage; do
+for t in jigdo-lite jigit-mkimage jigdump parallel-sums jigsum jigsum-sha256 jigdo-gen-checksum-list mkjigsnap mkisofs xorrisofs genisoimage; do
   [ -L "/usr/lib/jigsmith/compat/$t" ] || fail "no compat link $t"
 done
 out=$(PATH=/usr/lib/jigsmith/compat:$PATH jigsum /usr/share/doc/jigsmith/copyright)
