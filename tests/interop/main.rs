@@ -22,6 +22,7 @@ mod errors;
 mod fixture;
 mod get;
 mod hybrid_layout;
+mod jigdo_file;
 mod mkisofs_jte;
 mod mount;
 mod personalities;
