@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use jigsmith_iso::{
-    BootBlock, BootEntry, ElTorito, IsoOptions, Joliet, Palo, PathSpec, Platform, RockRidge,
-    MAX_MIPS_BOOT_FILES,
+    AppendedPartition, BootBlock, BootEntry, ElTorito, IsoOptions, Joliet, Palo, PathSpec,
+    Platform, RockRidge, MAX_MIPS_BOOT_FILES,
 };
 
 /// A command line the personality cannot accept.
@@ -362,6 +362,31 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             }
             "-grub2-mbr" => o.hybrid.grub2_mbr = Some(PathBuf::from(value(&mut it)?)),
             "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
+            "-append_partition" => {
+                let number = string(&mut it)?;
+                let ty = string(&mut it)?;
+                let path = PathBuf::from(value(&mut it)?);
+                let n = number
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|n| (1..=4).contains(n))
+                    .ok_or_else(|| ArgError::BadValue {
+                        option: text.into(),
+                        value: number.clone(),
+                        reason: "expected a partition number of 1 to 4 (MBR)",
+                    })?;
+                let type_byte = mbr_type(&ty).ok_or(ArgError::BadValue {
+                    option: text.into(),
+                    value: ty.clone(),
+                    reason: "expected an MBR type byte, 0x00 to 0xff (GPT type GUIDs are not supported)",
+                })?;
+                o.hybrid.appended_partitions.push(AppendedPartition {
+                    number: n,
+                    type_byte,
+                    path,
+                });
+            }
             "-mbr-force-bootable" => o.hybrid.mbr_force_bootable = true,
             "-iso_mbr_part_type" => {
                 let v = string(&mut it)?;
@@ -808,6 +833,32 @@ mod tests {
         assert_eq!(h.grub2_mbr, Some(PathBuf::from("g.bin")));
         assert!(h.protective_msdos_label && h.mbr_force_bootable);
         assert_eq!(h.iso_mbr_part_type, Some(0x83));
+        let h = parse(&["-append_partition", "2", "0xef", "efi.img"])
+            .unwrap()
+            .options
+            .hybrid;
+        assert_eq!(
+            h.appended_partitions,
+            [AppendedPartition {
+                number: 2,
+                type_byte: 0xef,
+                path: PathBuf::from("efi.img")
+            }]
+        );
+        for bad in [
+            ["5", "0x83"],
+            ["0", "0x83"],
+            ["2", "28732ac11ff8d211ba4b00a0c93ec93b"],
+        ] {
+            assert!(matches!(
+                parse(&["-append_partition", bad[0], bad[1], "f"]),
+                Err(ArgError::BadValue { .. })
+            ));
+        }
+        assert_eq!(
+            parse(&["-append_partition", "2", "0x83"]),
+            Err(ArgError::MissingValue("-append_partition".into()))
+        );
         let ty = |v: &str| {
             parse(&[
                 "-G",

@@ -132,6 +132,14 @@ pub enum Error {
         /// Its size in bytes.
         size: u64,
     },
+    /// A file given to `-append_partition` cannot be a partition.
+    #[error("appended partition {path}: {reason}")]
+    BadPartitionFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// Two options that cannot be used together.
     #[error("{first} cannot be combined with {second}")]
     OptionConflict {

@@ -54,7 +54,8 @@ mod writer;
 pub use boot_blocks::{BootBlock, Palo, MAX_MIPS_BOOT_FILES};
 pub use error::{Error, Result};
 pub use options::{
-    BootEntry, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder, Joliet, Platform, RockRidge,
+    AppendedPartition, BootEntry, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder, Joliet,
+    Platform, RockRidge,
 };
 pub use sink::{CountingSink, FileExtent, ImageSink, PlainSink};
 pub use tree::PathSpec;

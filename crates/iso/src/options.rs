@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::partitions::AppendedPartition;
+
 /// Rock Ridge (POSIX names, modes, owners, symlinks) recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RockRidge {
@@ -111,6 +113,9 @@ pub struct Hybrid {
     /// `-iso_mbr_part_type N`: the type byte of the MBR partition that holds the ISO
     /// filesystem (instead of 0xCD, or 0x17 with `-isohybrid-mbr`).
     pub iso_mbr_part_type: Option<u8>,
+    /// `-append_partition N TYPE FILE`: files laid out after the ISO filesystem as MBR
+    /// partitions (their bytes are image data, not files of the tree).
+    pub appended_partitions: Vec<AppendedPartition>,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

@@ -9,10 +9,16 @@
 //! - `-iso_mbr_part_type T` changes the type of that partition, `--mbr-force-bootable` marks a
 //!   partition bootable (a one-sector dummy if there is none).
 //!
-//! All of it is image metadata: JTE puts it in the template like any other system area.
+//! - `-append_partition N TYPE FILE`: FILE's data after the ISO filesystem, whole blocks, in the
+//!   order of N, as MBR partition N; partition 1 then covers the filesystem only (type 0x83), and
+//!   the `-pad` blocks follow the last partition.
+//!
+//! All of it is image metadata: JTE puts it in the template like any other system area, and an
+//! appended partition's data is template data too (libjte matches files of the ISO tree only;
+//! xorriso's .jigdo lists no appended partition).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
@@ -32,10 +38,25 @@ const ISO_TYPE: u8 = 0xcd;
 /// A bootable one-sector partition of type 0 at sector 0 (libisofs' `iso_dummy_mbr_partition`).
 const DUMMY_ENTRY: [u8; 16] = [0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0];
 
+/// One `-append_partition N TYPE FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendedPartition {
+    /// The MBR partition number, 1 to 4.
+    pub number: u8,
+    /// The MBR partition type byte (`0xef` for an EFI system partition).
+    pub type_byte: u8,
+    /// The file whose bytes become the partition.
+    pub path: PathBuf,
+}
+
+/// Highest MBR partition number.
+const MBR_PARTITIONS: u8 = 4;
+
 /// Whether these options write anything into the system area without `-isohybrid-mbr`.
 pub(crate) fn wanted(opts: &IsoOptions) -> bool {
     let h = &opts.hybrid;
     h.system_area_file.is_some()
+        || !h.appended_partitions.is_empty()
         || h.grub2_mbr.is_some()
         || h.protective_msdos_label
         || h.mbr_force_bootable
@@ -68,6 +89,31 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
             return Err(Error::OptionConflict { first, second });
         }
         _ => {}
+    }
+    if !h.appended_partitions.is_empty() {
+        if h.mbr_template.is_some() {
+            return Err(Error::Unsupported {
+                feature: "-append_partition with -isohybrid-mbr",
+            });
+        }
+        if let Some(p) = h
+            .appended_partitions
+            .iter()
+            .find(|p| !(1..=MBR_PARTITIONS).contains(&p.number))
+        {
+            return Err(Error::BadPartitionFile {
+                path: p.path.clone(),
+                reason: "-append_partition numbers are 1 to 4 (MBR)",
+            });
+        }
+    }
+    if opts.boot_block.is_some() && wanted(opts) && h.partition_offset == 0 {
+        // (-partition_offset with a boot block is refused by boot_blocks::check_exclusive)
+        return Err(Error::OptionConflict {
+            first: "-G, --grub2-mbr, --protective-msdos-label, --mbr-force-bootable or \
+                    -append_partition",
+            second: "a non-PC boot block (-mips-boot, -mipsel-boot, -hppa-*, -alpha-boot)",
+        });
     }
     if h.grub2_mbr.is_some() && boot.is_none_or(|b| b.entries.is_empty()) {
         return Err(Error::MissingOption {
@@ -201,6 +247,194 @@ fn mbr_mark(table: &mut [u8], force: bool) {
     }
 }
 
+/// An appended partition's place in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placed {
+    number: u8,
+    type_byte: u8,
+    pub path: PathBuf,
+    /// First 2048-byte block.
+    pub start: u64,
+    /// Bytes of the file (the partition is that rounded up to whole blocks).
+    pub size: u64,
+}
+
+/// The appended partitions of an image and where the image ends after them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Appended {
+    /// Blocks of the ISO filesystem, which MBR partition 1 covers.
+    iso_blocks: u64,
+    pub parts: Vec<Placed>,
+    /// Blocks of the whole image: the partitions and, after them, the `-pad` blocks.
+    pub end_blocks: u64,
+}
+
+impl Appended {
+    /// Places the `-append_partition` files after the ISO filesystem (in partition number
+    /// order, each on whole blocks, no gaps), moves the `-pad` blocks behind them, and sets the
+    /// volume size as xorriso does: the filesystem alone, or the whole image when the MBR protects
+    /// it (`--protective-msdos-label`) or the filesystem is a partition (`-partition_offset`).
+    ///
+    /// # Errors
+    /// [`Error::BadPartitionFile`] for a file that is empty or not a regular file,
+    /// [`Error::Metadata`] when it cannot be inspected, [`Error::ImageTooLarge`].
+    pub(crate) fn place(opts: &IsoOptions, layout: &mut Layout) -> Result<Appended> {
+        let h = &opts.hybrid;
+        if h.appended_partitions.is_empty() {
+            return Ok(Appended::default());
+        }
+        let pad = u64::from(opts.pad_blocks);
+        let iso_blocks = u64::from(layout.total_blocks).saturating_sub(pad);
+        let mut wanted: Vec<&AppendedPartition> = h.appended_partitions.iter().collect();
+        // one partition per number, the last given wins (as xorriso replaces it)
+        wanted.reverse();
+        wanted.sort_by_key(|p| p.number);
+        wanted.dedup_by_key(|p| p.number);
+        let mut pos = iso_blocks;
+        let mut parts = Vec::with_capacity(wanted.len());
+        for p in wanted {
+            let meta = std::fs::metadata(&p.path).map_err(|source| Error::Metadata {
+                path: p.path.clone(),
+                source,
+            })?;
+            let bad = |reason| Error::BadPartitionFile {
+                path: p.path.clone(),
+                reason,
+            };
+            if !meta.is_file() {
+                return Err(bad("not a regular file"));
+            }
+            if meta.len() == 0 {
+                return Err(bad("it is empty"));
+            }
+            parts.push(Placed {
+                number: p.number,
+                type_byte: p.type_byte,
+                path: p.path.clone(),
+                start: pos,
+                size: meta.len(),
+            });
+            pos += meta.len().div_ceil(BLOCK);
+        }
+        let end_blocks = pos + pad;
+        let volume = if h.protective_msdos_label || h.partition_offset != 0 {
+            end_blocks
+        } else {
+            iso_blocks
+        };
+        layout.total_blocks =
+            u32::try_from(volume).map_err(|_| Error::ImageTooLarge { blocks: volume })?;
+        if end_blocks > u64::from(u32::MAX) {
+            return Err(Error::ImageTooLarge { blocks: end_blocks });
+        }
+        Ok(Appended {
+            iso_blocks,
+            parts,
+            end_blocks,
+        })
+    }
+
+    /// The MBR with the appended partitions: partition 1 redone over the filesystem alone (from
+    /// sector 1 for a protective label, from the offset with `-partition_offset`, else from 0 as
+    /// type 0x83), entries 2.. of the other tables dropped, then one entry per partition, then the
+    /// bootable flag rules.
+    pub(crate) fn patch_mbr(&self, opts: &IsoOptions, mut sa: Vec<u8>) -> Vec<u8> {
+        if self.parts.is_empty() {
+            return sa;
+        }
+        let h = &opts.hybrid;
+        let mut mbr = [0u8; 512];
+        if let Some(first) = sa.get(..512) {
+            mbr.copy_from_slice(first);
+        }
+        let geometry = Geometry::for_image(self.iso_blocks);
+        let iso = self.iso_blocks * 4;
+        let offset = u64::from(h.partition_offset) * 4;
+        let (status, ty, first) = if h.protective_msdos_label {
+            let ty = h.iso_mbr_part_type.unwrap_or(ISO_TYPE);
+            let status = if matches!(ty, 0xee | 0xef) { 0 } else { 0x80 };
+            (status, ty, if offset != 0 { offset } else { 1 })
+        } else if offset != 0 {
+            (0, h.iso_mbr_part_type.unwrap_or(ISO_TYPE), offset)
+        } else {
+            (0, h.iso_mbr_part_type.unwrap_or(0x83), 0)
+        };
+        mbr[446..510].fill(0);
+        mbr[446..462].copy_from_slice(&mbr_entry(
+            status,
+            ty,
+            first,
+            iso.saturating_sub(first),
+            Chs::Offset(geometry),
+        ));
+        for p in &self.parts {
+            let at = 446 + 16 * usize::from(p.number.clamp(1, MBR_PARTITIONS) - 1);
+            let entry = mbr_entry(
+                0,
+                p.type_byte,
+                p.start * 4,
+                p.size.div_ceil(BLOCK) * 4,
+                Chs::Offset(geometry),
+            );
+            if let Some(slot) = mbr.get_mut(at..at + 16) {
+                slot.copy_from_slice(&entry);
+            }
+        }
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+        if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
+            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
+        }
+        if let Some(dst) = sa.get_mut(..512) {
+            dst.copy_from_slice(&mbr);
+        }
+        sa
+    }
+}
+
+/// Copies an appended partition's file to `out` in chunks of `buf`'s size.
+///
+/// # Errors
+/// [`Error::ReadFile`]; [`Error::FileChanged`] when it no longer has the size it was placed with;
+/// whatever `out` returns.
+pub(crate) fn copy_partition(
+    part: &Placed,
+    buf: &mut [u8],
+    out: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let read_err = |source| Error::ReadFile {
+        path: part.path.clone(),
+        source,
+    };
+    let mut f = std::fs::File::open(&part.path).map_err(read_err)?;
+    let mut done = 0u64;
+    loop {
+        let n = match f.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(e)),
+        };
+        if n == 0 {
+            break;
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        let keep = usize::try_from(part.size.saturating_sub(done)).unwrap_or(usize::MAX);
+        out(chunk.get(..keep.min(n)).unwrap_or_default())?;
+        done += n as u64;
+        if done > part.size {
+            break;
+        }
+    }
+    if done != part.size {
+        return Err(Error::FileChanged {
+            path: part.path.clone(),
+            expected: part.size,
+            found: done,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +515,90 @@ mod tests {
             &[0, 0, 2, 0, 0xee],
             "0xEE is never bootable"
         );
+    }
+
+    #[test]
+    fn appended_partitions_follow_the_filesystem() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (a, b) = (d.path().join("a.img"), d.path().join("b.img"));
+        std::fs::write(&a, vec![0xaa; 200_000]).unwrap();
+        std::fs::write(&b, vec![0xbb; 4096]).unwrap();
+        let part = |number, type_byte, path: &Path| AppendedPartition {
+            number,
+            type_byte,
+            path: path.to_path_buf(),
+        };
+        let mut opts = crate::IsoOptions::builder().build();
+        // given out of order, and partition 4 twice: the last one counts
+        opts.hybrid.appended_partitions =
+            vec![part(4, 0x0c, &a), part(2, 0x83, &a), part(4, 0xef, &b)];
+        let img = write(opts.clone(), &tree);
+        let volume = le32(&img, 16 * 2048 + 80);
+        // partition 1: the filesystem, type 0x83 from sector 0; then 2 and 4 back to back
+        assert_eq!(&img[446..447], &[0]);
+        assert_eq!(img[450], 0x83);
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (0, volume * 4));
+        assert_eq!(img[466], 0x83);
+        assert_eq!((le32(&img, 470), le32(&img, 474)), (volume * 4, 98 * 4));
+        assert_eq!(&img[478..494], &[0; 16], "no partition 3");
+        assert_eq!(img[498], 0xef);
+        assert_eq!(le32(&img, 502), (volume + 98) * 4);
+        assert_eq!(le32(&img, 506), 2 * 4);
+        let at = volume as usize * 2048;
+        assert!(img[at..at + 200_000].iter().all(|&x| x == 0xaa));
+        assert!(img[at + 200_000..at + 98 * 2048].iter().all(|&x| x == 0));
+        let at = at + 98 * 2048;
+        assert!(img[at..at + 4096].iter().all(|&x| x == 0xbb));
+        // the -pad blocks come last, outside the volume
+        assert_eq!(img.len(), at + 4096 + 150 * 2048);
+        assert!(img[at + 4096..].iter().all(|&x| x == 0));
+
+        // a protective label makes the volume the whole image
+        opts.hybrid.protective_msdos_label = true;
+        let img = write(opts.clone(), &tree);
+        assert_eq!(le32(&img, 16 * 2048 + 80) as usize * 2048, img.len());
+        assert_eq!(&img[446..451], &[0x80, 0, 2, 0, 0xcd]);
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (1, volume * 4 - 1));
+
+        opts.hybrid.appended_partitions = vec![part(2, 0x83, d.path())];
+        let mut w = crate::IsoWriter::new(opts.clone());
+        w.add_root(&tree);
+        assert!(matches!(w.plan(), Err(Error::BadPartitionFile { .. })));
+        let empty = d.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        opts.hybrid.appended_partitions = vec![part(2, 0x83, &empty)];
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(&tree);
+        assert!(matches!(w.plan(), Err(Error::BadPartitionFile { .. })));
+    }
+
+    #[test]
+    fn a_partition_file_that_changes_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("p");
+        std::fs::write(&path, vec![3u8; 3000]).unwrap();
+        let mut placed = Placed {
+            number: 2,
+            type_byte: 0x83,
+            path,
+            start: 40,
+            size: 3000,
+        };
+        let mut buf = vec![0u8; 1024];
+        let mut got = Vec::new();
+        copy_partition(&placed, &mut buf, &mut |c| {
+            got.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, vec![3u8; 3000]);
+        for size in [2000, 4000] {
+            placed.size = size;
+            let r = copy_partition(&placed, &mut buf, &mut |_| Ok(()));
+            assert!(matches!(r, Err(Error::FileChanged { .. })), "{size}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::hybrid;
 use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
+use crate::partitions::{self, Appended};
 use crate::sink::{FileExtent, ImageSink};
 use crate::tree::{Kind, PathSpec, Tree};
 use crate::volume::{self, VolumeInfo};
@@ -99,11 +100,13 @@ impl IsoWriter {
             let geometry = hybrid::Geometry::for_image(blocks);
             layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
+        let appended = Appended::place(opts, &mut layout)?;
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
             boot_blocks::write(block, &tree, &layout, &mut system_area)?;
         }
+        let system_area = appended.patch_mbr(opts, system_area);
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;
         Ok(Image {
             options: opts.clone(),
@@ -113,6 +116,7 @@ impl IsoWriter {
             created,
             system_area,
             tail,
+            appended,
         })
     }
 
@@ -150,12 +154,14 @@ pub struct Image {
     system_area: Vec<u8>,
     /// The last bytes of the image (backup GPT), inside `total_blocks`.
     tail: Vec<u8>,
+    /// `-append_partition` files, after the filesystem (and maybe past `total_blocks`).
+    appended: Appended,
 }
 
 impl Image {
     /// Size of the image in bytes.
     pub fn size(&self) -> u64 {
-        u64::from(self.layout.total_blocks) * BLOCK
+        u64::from(self.layout.total_blocks).max(self.appended.end_blocks) * BLOCK
     }
 
     /// Things left out of the image (special files, symlinks without Rock Ridge, loops).
@@ -255,12 +261,19 @@ impl Image {
             }
             out.pad_to_block()?;
         }
+        for part in &self.appended.parts {
+            // an appended partition is image data, not a file of the tree: metadata to JTE
+            out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
+            partitions::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
+            out.pad_to_block()?;
+        }
         let end = u64::from(l.total_blocks) * BLOCK;
         let tail_start = end - self.tail.len() as u64;
         if out.offset < tail_start {
             out.zeros(tail_start - out.offset)?;
         }
         out.meta(&self.tail)?;
+        out.zeros((self.appended.end_blocks * BLOCK).saturating_sub(out.offset))?;
         report.image_size = out.offset;
         Ok(report)
     }
