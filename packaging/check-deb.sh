@@ -23,12 +23,14 @@ bash -c 'set -e; source /usr/share/bash-completion/completions/jigsmith; complet
   fail "the bash completion does not load"
 
 echo "== old tools' names"
-for t in jigdo-lite jigit-mkimage jigdump parallel-sums jigsum jigsum-sha256 jigdo-gen-checksum-list mkjigsnap mkisofs xorrisofs genisoimage; do
+for t in jigdo-lite jigdo-file jigit-mkimage jigdump parallel-sums jigsum jigsum-sha256 jigdo-gen-checksum-list mkjigsnap mkisofs xorrisofs genisoimage; do
   [ -L "/usr/lib/jigsmith/compat/$t" ] || fail "no compat link $t"
 done
 out=$(PATH=/usr/lib/jigsmith/compat:$PATH jigsum /usr/share/doc/jigsmith/copyright)
 [ -n "$out" ] || fail "jigsum through the compat link printed nothing"
 PATH=/usr/lib/jigsmith/compat:$PATH jigdump --help >/dev/null || fail "jigdump --help"
+out=$(PATH=/usr/lib/jigsmith/compat:$PATH jigdo-file md5sum --report=quiet /usr/share/doc/jigsmith/copyright)
+[ -n "$out" ] || fail "jigdo-file md5sum through the compat link printed nothing"
 
 [ -s /usr/share/doc/jigsmith/examples/config.toml ] || fail "no example config"
 
