@@ -24,7 +24,7 @@ use crate::support::{
 use crate::tree::{Tree, TreeBuilder};
 use crate::xorriso_report::{normalise, REPORT_ARGS};
 
-const QEMU: &str = "qemu-system-x86_64";
+pub(crate) const QEMU: &str = "qemu-system-x86_64";
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
 pub(crate) const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
 /// syslinux-common's BIOS COM32 modules.
@@ -208,7 +208,17 @@ impl Boot {
 
     /// Marker on the console, then a clean exit by `poweroff.c32` before the deadline.
     pub(crate) fn booted(&self) -> bool {
-        self.reached_marker() && self.exit.is_some_and(|s| s.success())
+        self.reached_marker() && self.powered_off()
+    }
+
+    /// Whether `text` reached the serial console.
+    pub(crate) fn printed(&self, text: &str) -> bool {
+        self.serial.contains(text)
+    }
+
+    /// Whether qemu exited with status 0 before the deadline: the guest powered off.
+    pub(crate) fn powered_off(&self) -> bool {
+        self.exit.is_some_and(|s| s.success())
     }
 }
 

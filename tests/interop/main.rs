@@ -17,6 +17,7 @@
 
 mod boot;
 mod boot_arch;
+mod boot_layouts;
 mod checks;
 mod errors;
 mod fixture;

@@ -80,9 +80,61 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
         .collect()
 }
 
+/// xorriso's `-report_el_torito cmd` / `-report_system_area cmd` (commands that would recreate
+/// the boot setup from the image), with what names the image masked: the image file's name, and
+/// the 512-byte block range an appended partition is read from (`NNNd-MMMd`, kept as a length,
+/// since the two writers place the partitions after filesystems of different sizes; for
+/// partition 1, which xorriso reports this way when it covers the filesystem itself, not even
+/// that).
+pub fn normalise_cmd(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .map(|line| {
+            let Some((head, interval)) = line.split_once("--interval:imported_iso:") else {
+                return line.to_string();
+            };
+            // RANGE:FLAGS:'IMAGE'
+            let mut fields = interval.splitn(3, ':');
+            let range = fields.next().unwrap_or_default();
+            let flags = fields.next().unwrap_or_default();
+            let blocks = range
+                .split_once('-')
+                .and_then(|(a, b)| {
+                    let a: u64 = a.strip_suffix('d')?.parse().ok()?;
+                    let b: u64 = b.strip_suffix('d')?.parse().ok()?;
+                    if head.starts_with("-append_partition 1 ") {
+                        return Some("*".to_string());
+                    }
+                    Some(format!("*+{}d", b + 1 - a))
+                })
+                .unwrap_or_else(|| range.to_string());
+            format!("{head}--interval:imported_iso:{blocks}:{flags}:IMAGE")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::normalise;
+    use super::{normalise, normalise_cmd};
+
+    #[test]
+    fn cmd_reports_lose_image_names_and_partition_addresses() {
+        let report = "\
+-boot_image any emul_type=diskette
+-append_partition 1 0xcd --interval:imported_iso:1d-12267d::'x-ap.iso'
+-append_partition 2 0x83 --interval:imported_iso:12352d-12743d::'x-ap.iso'
+-boot_image any system_area=--interval:imported_iso:0s-15s:zero_mbrpt:'/tmp/a b.iso'
+";
+        assert_eq!(
+            normalise_cmd(report),
+            [
+                "-boot_image any emul_type=diskette",
+                "-append_partition 1 0xcd --interval:imported_iso:*::IMAGE",
+                "-append_partition 2 0x83 --interval:imported_iso:*+392d::IMAGE",
+                "-boot_image any system_area=--interval:imported_iso:0s-15s:zero_mbrpt:IMAGE",
+            ]
+        );
+    }
 
     #[test]
     fn masks_addresses_and_random_guids_only() {

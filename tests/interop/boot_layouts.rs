@@ -1,0 +1,605 @@
+//! El Torito disk emulation and the PC system-area options that need no isohybrid MBR
+//! (issue 11) against xorriso: floppy emulation (1.2, 1.44 and 2.88 MB images, the mkisofs
+//! default without `-no-emul-boot`), `-hard-disk-boot`, `-G`/`--embedded-boot`,
+//! `--grub2-mbr`, `--protective-msdos-label`, `--mbr-force-bootable`, `-iso_mbr_part_type`,
+//! `-append_partition` and their combinations with `-partition_offset`.
+//!
+//! xorriso and `jigsmith mkisofs` build the same tree with the same options; then
+//!
+//! - `-report_el_torito plain`/`-report_system_area plain` agree (the shared normaliser masks
+//!   block addresses and, since the two writers place files differently, the image size);
+//! - `-report_el_torito cmd`/`-report_system_area cmd`, the commands that would recreate the
+//!   boot setup, agree (image name and appended partition addresses masked);
+//! - the system areas agree byte for byte outside the MBR partition table and the GRUB2 boot
+//!   image address;
+//! - with JTE, the .jigdo `[Parts]` equal xorriso's (appended partitions are template data, as
+//!   with libjte) and jigit-mkimage and `jigsmith make-image` rebuild the image bit for bit;
+//! - an image whose El Torito boot entry emulates a 1.44 MB floppy boots in qemu.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::boot::{boot, Medium, QEMU};
+use crate::checks::Rebuild;
+use crate::fixture::p;
+use crate::mkisofs_jte::raw_parts;
+use crate::support::{
+    assert_stderr_names, canonical_temp_dir, jigsmith, mkdir_parent, read, require, temp_dir, tool,
+    write, Run,
+};
+use crate::tree::Rng;
+use crate::xorriso_report::{normalise_cmd, normalise_with, REPORT_ARGS};
+
+/// Both writers derive dates and ids from it.
+const EPOCH: &str = "1700000000";
+const FLOPPY_1_2: usize = 1_228_800;
+const FLOPPY_1_44: usize = 1_474_560;
+const FLOPPY_2_88: usize = 2_949_120;
+
+/// A tree with floppy, hard disk and no-emulation boot images and a package, and beside it
+/// (outside the tree) the files the system-area options read.
+struct Layouts {
+    _dir: tempfile::TempDir,
+    /// The image tree.
+    tree: PathBuf,
+    /// Where both writers run: `sa.bin`, `small.bin`, `grub2.bin`, `part.img`, `esp.img`.
+    aux: PathBuf,
+}
+
+/// An MBR sector: `code` then a partition table of `types` (one entry each, sector 1 on)
+/// and the 55 AA signature.
+fn mbr(code: &[u8], types: &[u8]) -> Vec<u8> {
+    let mut m = vec![0u8; 512];
+    m[..code.len().min(440)].copy_from_slice(&code[..code.len().min(440)]);
+    for (i, ty) in types.iter().enumerate() {
+        let e = 446 + 16 * i;
+        m[e + 4] = *ty;
+        m[e + 8..e + 12].copy_from_slice(&1u32.to_le_bytes());
+        m[e + 12..e + 16].copy_from_slice(&199u32.to_le_bytes());
+    }
+    m[510] = 0x55;
+    m[511] = 0xaa;
+    m
+}
+
+fn layouts(seed: u64) -> Layouts {
+    let (dir, root) = canonical_temp_dir();
+    let (tree, aux) = (root.join("cd"), root.join("aux"));
+    let mut rng = Rng::new(seed);
+    let mut disk = |table: &[u8]| {
+        let mut d = rng.bytes(100 * 1024);
+        let code = d[..440].to_vec();
+        d[..512].copy_from_slice(&mbr(&code, table));
+        d
+    };
+    let (hd, hd2) = (disk(&[0x0c]), disk(&[0x0c, 0x83]));
+    let mut rng = Rng::new(seed + 1);
+    for (rel, data) in [
+        ("boot/fd144.img", rng.bytes(FLOPPY_1_44)),
+        ("boot/fd12.img", rng.bytes(FLOPPY_1_2)),
+        ("boot/fd288.img", rng.bytes(FLOPPY_2_88)),
+        ("boot/hd.img", hd),
+        ("boot/hd2.img", hd2),
+        ("boot/efi.img", rng.bytes(64 * 1024)),
+        ("pool/main/h/hello/hello_1.0_all.deb", rng.bytes(300_000)),
+        ("README", rng.bytes(700)),
+    ] {
+        write(&tree.join(rel), data);
+    }
+    let grub2 = mbr(&rng.bytes(440), &[]);
+    for (name, data) in [
+        ("sa.bin", rng.bytes(40_000)),
+        ("small.bin", rng.bytes(1000)),
+        ("grub2.bin", grub2),
+        ("part.img", rng.bytes(200_000)),
+        ("esp.img", rng.bytes(65_536)),
+    ] {
+        write(&aux.join(name), data);
+    }
+    Layouts {
+        _dir: dir,
+        tree,
+        aux,
+    }
+}
+
+/// `PROGRAM ARGS -o OUT TREE` in the aux directory, with the fixed SOURCE_DATE_EPOCH.
+fn mkisofs(mut cmd: Command, l: &Layouts, args: &[&str], out: &Path) -> Command {
+    cmd.args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(&l.tree)
+        .current_dir(&l.aux)
+        .env("SOURCE_DATE_EPOCH", EPOCH);
+    cmd
+}
+
+fn xorriso_stdout(iso: &Path, args: &[&str]) -> String {
+    let mut cmd = tool("xorriso", ["-indev"]);
+    cmd.arg(iso).args(args);
+    String::from_utf8_lossy(&cmd.ok().stdout).into_owned()
+}
+
+/// The plain reports, normalised; `sized` keeps the image size and what follows from it.
+fn plain_report(iso: &Path, sized: bool) -> Vec<String> {
+    normalise_with(&xorriso_stdout(iso, &REPORT_ARGS), sized)
+}
+
+/// The `cmd` reports, normalised.
+fn cmd_report(iso: &Path) -> Vec<String> {
+    let args = ["-report_el_torito", "cmd", "-report_system_area", "cmd"];
+    normalise_cmd(&xorriso_stdout(iso, &args))
+}
+
+/// Bytes of the first sector that depend on the image layout for these options: the GRUB2
+/// boot image address, and the partition table whenever one is made (its sizes follow the
+/// image size; the reports compare its contents).
+fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
+    let mut fields = Vec::new();
+    if args.contains(&"--grub2-mbr") {
+        fields.push(0x1b0..0x1b8);
+    }
+    let table = [
+        "--protective-msdos-label",
+        "-partition_offset",
+        "-append_partition",
+        "--mbr-force-bootable",
+    ];
+    if args.iter().any(|a| table.contains(a)) {
+        fields.push(446..512);
+    }
+    fields
+}
+
+/// One option set: both images (ours, xorriso's) with their reports and system areas
+/// compared.
+fn both(l: &Layouts, dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
+    let ours = dir.join(format!("{name}-jigsmith.iso"));
+    let theirs = dir.join(format!("{name}-xorriso.iso"));
+    mkisofs(tool("xorriso", ["-as", "mkisofs"]), l, args, &theirs).ok();
+    mkisofs(jigsmith(["mkisofs", "-quiet"]), l, args, &ours).ok();
+    let (o, t) = (plain_report(&ours, false), plain_report(&theirs, false));
+    assert!(o.len() >= 3, "{name}: short report {o:?}");
+    assert_eq!(
+        o, t,
+        "{name}: plain reports of ours and xorriso's ({args:?})"
+    );
+    assert_eq!(
+        cmd_report(&ours),
+        cmd_report(&theirs),
+        "{name}: cmd reports of ours and xorriso's ({args:?})"
+    );
+    let (mut a, mut b) = (read(&ours), read(&theirs));
+    a.truncate(32_768);
+    b.truncate(32_768);
+    for f in layout_fields(args) {
+        a[f.clone()].fill(0);
+        b[f].fill(0);
+    }
+    if let Some(at) = a.iter().zip(&b).position(|(x, y)| x != y) {
+        panic!("{name}: system areas differ at byte {at} ({args:?})");
+    }
+    (ours, theirs)
+}
+
+fn le32(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+
+/// Floppy emulation of each size (load size 1 whatever `-boot-load-size` says), hard disk
+/// emulation (system type from the image's partition), the last of `-no-emul-boot` and
+/// `-hard-disk-boot` winning, an EFI entry emulating a floppy, and all kinds in one catalog:
+/// the same catalog as xorriso's. Images no BIOS can emulate are refused by both.
+#[test]
+fn disk_emulation_like_xorriso() {
+    require!("xorriso");
+    let l = layouts(1101);
+    let work = temp_dir();
+    let cat = ["-c", "boot/boot.cat"];
+    let with_cat =
+        |args: &[&'static str]| -> Vec<&'static str> { args.iter().copied().chain(cat).collect() };
+    let cases: [(&str, Vec<&str>, &str); 7] = [
+        (
+            "fd144",
+            with_cat(&["-b", "boot/fd144.img"]),
+            "BIOS y fd1.4 0x0000 0x00 1 *",
+        ),
+        (
+            "fd12",
+            with_cat(&["-b", "boot/fd12.img", "-boot-load-size", "4"]),
+            "BIOS y fd1.2 0x0000 0x00 1 *",
+        ),
+        (
+            "fd288",
+            with_cat(&["-b", "boot/fd288.img", "-boot-info-table"]),
+            "BIOS y fd2.8 0x0000 0x00 1 *",
+        ),
+        (
+            "hd",
+            with_cat(&["-b", "boot/hd.img", "-hard-disk-boot"]),
+            "BIOS y hd 0x0000 0x0c 1 *",
+        ),
+        (
+            "hd-then-none",
+            with_cat(&["-b", "boot/hd.img", "-hard-disk-boot", "-no-emul-boot"]),
+            "BIOS y none 0x0000 0x00 200 *",
+        ),
+        (
+            "efi-floppy",
+            with_cat(&["-e", "boot/fd144.img"]),
+            "UEFI y fd1.4 0x0000 0x00 1 *",
+        ),
+        (
+            "mixed",
+            with_cat(&[
+                "-b",
+                "boot/hd.img",
+                "-no-emul-boot",
+                "-hard-disk-boot",
+                "-eltorito-alt-boot",
+                "-e",
+                "boot/efi.img",
+                "-no-emul-boot",
+                "-eltorito-alt-boot",
+                "-b",
+                "boot/fd12.img",
+            ]),
+            "BIOS y fd1.2 0x0000 0x00 1 *",
+        ),
+    ];
+    for (name, args, entry) in &cases {
+        let (ours, _) = both(&l, work.path(), name, args);
+        let rep = plain_report(&ours, true);
+        assert!(
+            rep.iter()
+                .any(|r| r.starts_with("El Torito boot img : ") && r.ends_with(entry)),
+            "{name}: no {entry:?} in {rep:?}"
+        );
+    }
+
+    // a 64 KiB image is no floppy; a disk image with two partitions has no single system type
+    for (args, needle) in [
+        (with_cat(&["-b", "boot/efi.img"]), "1474560"),
+        (
+            with_cat(&["-b", "boot/hd2.img", "-hard-disk-boot"]),
+            "exactly one partition",
+        ),
+    ] {
+        let out = work.path().join("refused.iso");
+        mkisofs(tool("xorriso", ["-as", "mkisofs"]), &l, &args, &out).fails();
+        let mut cmd = mkisofs(jigsmith(["mkisofs", "-quiet"]), &l, &args, &out);
+        let result = cmd.fails();
+        assert_stderr_names(&cmd, &result, needle);
+    }
+}
+
+/// `-G`/`--embedded-boot` (longer and shorter than 32 KiB), `--grub2-mbr`, the protective
+/// label, `--mbr-force-bootable`, `-iso_mbr_part_type`, `-partition_offset` and
+/// `-append_partition`, alone and combined: the same reports and system areas as xorriso's.
+#[test]
+fn system_area_options_like_xorriso() {
+    require!("xorriso");
+    let l = layouts(1102);
+    let work = temp_dir();
+    let grub2 = [
+        "--grub2-mbr",
+        "grub2.bin",
+        "-b",
+        "boot/efi.img",
+        "-no-emul-boot",
+        "-c",
+        "boot/boot.cat",
+    ];
+    let append = [
+        "-append_partition",
+        "2",
+        "0x83",
+        "part.img",
+        "-append_partition",
+        "4",
+        "0xef",
+        "esp.img",
+    ];
+    let cat = |parts: &[&[&'static str]]| -> Vec<&'static str> {
+        parts.iter().flat_map(|p| p.iter().copied()).collect()
+    };
+    let protective = ["--protective-msdos-label"];
+    let offset = ["-partition_offset", "16"];
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("G", cat(&[&["-G", "sa.bin"]])),
+        ("embedded-short", cat(&[&["--embedded-boot", "small.bin"]])),
+        ("protective", cat(&[&protective])),
+        (
+            "protective-G-type",
+            cat(&[&["-G", "sa.bin", "-iso_mbr_part_type", "0x83"], &protective]),
+        ),
+        (
+            "protective-ee",
+            cat(&[&protective, &["-iso_mbr_part_type", "0xee"]]),
+        ),
+        ("force", cat(&[&["--mbr-force-bootable"]])),
+        (
+            "offset-force-type",
+            cat(&[
+                &offset,
+                &["--mbr-force-bootable", "-iso_mbr_part_type", "0x17"],
+            ]),
+        ),
+        ("G-offset", cat(&[&["-G", "sa.bin"], &offset])),
+        ("grub2", cat(&[&grub2])),
+        ("grub2-protective", cat(&[&grub2, &protective])),
+        (
+            "grub2-force-offset",
+            cat(&[&grub2, &["--mbr-force-bootable"], &offset]),
+        ),
+        ("append", cat(&[&append])),
+        ("append-protective", cat(&[&append, &protective])),
+        ("append-offset", cat(&[&append, &offset])),
+        (
+            "append-G-force-type",
+            cat(&[
+                &[
+                    "-G",
+                    "sa.bin",
+                    "--mbr-force-bootable",
+                    "-iso_mbr_part_type",
+                    "0x0c",
+                ],
+                &append,
+            ]),
+        ),
+        (
+            "append-floppy",
+            cat(&[&append, &["-b", "boot/fd144.img", "-c", "boot/boot.cat"]]),
+        ),
+    ];
+    for (name, args) in &cases {
+        let (ours, _) = both(&l, work.path(), name, args);
+        let image = read(&ours);
+        let rep = plain_report(&ours, true);
+        let sectors = image.len() as u64 / 512;
+        if args.contains(&"-G") {
+            assert_eq!(image[..440], read(&l.aux.join("sa.bin"))[..440], "{name}");
+        }
+        if args.contains(&"--grub2-mbr") {
+            // the boot image's 512-byte sector address + 4, where GRUB2's MBR reads it
+            let lba = u64::from_le_bytes(image[0x1b0..0x1b8].try_into().unwrap()) - 4;
+            let at = usize::try_from(lba * 512).unwrap();
+            let efi = read(&l.tree.join("boot/efi.img"));
+            assert_eq!(&image[at..at + efi.len()], &efi[..], "{name}: GRUB2 target");
+        }
+        if *name == "protective" {
+            let want = format!("MBR partition : 1 0x80 0xcd 1 {}", sectors - 1);
+            assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
+        }
+        if args.contains(&"-append_partition") {
+            // each partition holds its file, the -pad blocks follow the last one
+            for (slot, file) in [(1usize, "part.img"), (3, "esp.img")] {
+                let data = read(&l.aux.join(file));
+                let start = usize::try_from(le32(&image, 446 + 16 * slot + 8) * 512).unwrap();
+                assert_eq!(
+                    &image[start..start + data.len()],
+                    &data[..],
+                    "{name}: {file}"
+                );
+                let blocks = le32(&image, 446 + 16 * slot + 12) / 4;
+                assert_eq!(blocks, data.len().div_ceil(2048) as u64, "{name}: {file}");
+            }
+            let end = (le32(&image, 446 + 48 + 8) + le32(&image, 446 + 48 + 12)) * 512;
+            assert_eq!(image.len() as u64, end + 150 * 2048, "{name}: -pad after");
+        }
+    }
+}
+
+/// JTE over every kind of image byte this issue adds: `-G` data, a patched floppy boot
+/// image, the protective label and appended partitions whose files are in the checksum list
+/// and under the `-jigdo-map` directory. The `[Parts]` are xorriso's (libjte lists no
+/// appended partition, so neither do we), and jigit-mkimage and `jigsmith make-image`
+/// rebuild the image bit for bit.
+#[test]
+fn jte_with_embedded_boot_and_appended_partitions() {
+    require!("xorriso", "jigit-mkimage");
+    let l = layouts(1103);
+    let mirror = l.aux.join("mirror");
+    for name in ["part.img", "esp.img"] {
+        write(&mirror.join(name), read(&l.aux.join(name)));
+    }
+    let deb = "pool/main/h/hello/hello_1.0_all.deb";
+    write(&mirror.join(deb), read(&l.tree.join(deb)));
+    let mut list = jigsmith(["checksum-list"]);
+    list.arg(&mirror);
+    write(&l.aux.join("checksums"), list.ok().stdout);
+    let map = format!("Deb={}/", p(&mirror));
+    let args = [
+        "-r",
+        "-J",
+        "-G",
+        "sa.bin",
+        "--protective-msdos-label",
+        "-b",
+        "boot/fd288.img",
+        "-boot-info-table",
+        "-c",
+        "boot/boot.cat",
+        "-append_partition",
+        "2",
+        "0x83",
+        "mirror/part.img",
+        "-append_partition",
+        "3",
+        "0xef",
+        "mirror/esp.img",
+        "-md5-list",
+        "checksums",
+        "-jigdo-map",
+        &map,
+        "-jigdo-min-file-size",
+        "1024",
+    ];
+    let run = |cmd: Command, name: &str| -> (PathBuf, PathBuf, PathBuf) {
+        let dir = l.aux.join(name);
+        let (iso, jigdo, template) = (
+            dir.join("img.iso"),
+            dir.join("img.jigdo"),
+            dir.join("img.template"),
+        );
+        mkdir_parent(&iso);
+        let mut cmd = mkisofs(cmd, &l, &args, &iso);
+        cmd.arg("-jigdo-jigdo")
+            .arg(&jigdo)
+            .arg("-jigdo-template")
+            .arg(&template)
+            .ok();
+        (iso, jigdo, template)
+    };
+    let (their_iso, their_jigdo, _) = run(tool("xorriso", ["-as", "mkisofs"]), "xorriso");
+    let (iso, jigdo, template) = run(jigsmith(["mkisofs", "-quiet"]), "jigsmith");
+    let parts = |path: &Path| raw_parts(&String::from_utf8_lossy(&read(path)));
+    let ours = parts(&jigdo);
+    assert_eq!(ours, parts(&their_jigdo), "[Parts] like xorriso's");
+    assert_eq!(ours.len(), 1, "the .deb only: {ours:?}");
+    assert!(
+        ours[0].ends_with("=Deb:pool/main/h/hello/hello_1.0_all.deb"),
+        "{ours:?}"
+    );
+    assert_eq!(
+        normalise_with(&xorriso_stdout(&iso, &REPORT_ARGS), false),
+        normalise_with(&xorriso_stdout(&their_iso, &REPORT_ARGS), false),
+        "reports of the JTE images"
+    );
+    let rebuild = Rebuild {
+        jigdo: Some(jigdo),
+        template,
+        maps: vec![format!("Deb={}", p(&mirror))],
+        lists: Vec::new(),
+        sha256: false,
+        expected: iso,
+    };
+    let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
+    rebuild.jigit_args(&mut jigit);
+    rebuild.assert_to_file(jigit, "-o");
+    rebuild.assert_to_file(rebuild.native(), "-o");
+}
+
+/// What the floppy's boot sector prints: the first 0-terminated string of the floppy's last
+/// sector (cylinder 79, head 1, sector 18 of a 1.44 MB floppy).
+const FLOPPY_MARKER: &str =
+    "jigsmith-floppy-marker: read C79/H1/S18 of the emulated 1.44 MB floppy";
+
+/// 16-bit code at byte 62 of the floppy's boot sector (after its BIOS parameter block),
+/// assembled with GNU as (`.code16`):
+///
+/// ```text
+///     cli; xor %ax,%ax; mov %ax,%ds; mov %ax,%es; mov %ax,%ss; mov $0x7c00,%sp; sti
+///     mov $0x0201,%ax          # INT 13h read, 1 sector
+///     mov $0x4f12,%cx          # cylinder 79, sector 18
+///     mov $1,%dh               # head 1 (dl: the boot drive, from the BIOS)
+///     mov $0x7e00,%bx; int $0x13; jc off
+///     mov $0x7e00,%si
+/// next: lodsb; test %al,%al; jz off; mov %al,%ah
+/// busy: mov $0x3fd,%dx; in %dx,%al; test $0x20,%al; jz busy   # COM1 ready to send
+///     mov $0x3f8,%dx; mov %ah,%al; out %al,%dx; jmp next
+/// off: mov $0x604,%dx; mov $0x2000,%ax; out %ax,%dx           # ACPI S5: qemu powers off
+/// halt: hlt; jmp halt
+/// ```
+///
+/// A failed read powers off at once too, so a broken image fails fast, without the marker.
+const FLOPPY_CODE: [u8; 64] = [
+    0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xd0, 0xbc, 0x00, 0x7c, 0xfb, 0xb8, 0x01, 0x02,
+    0xb9, 0x12, 0x4f, 0xb6, 0x01, 0xbb, 0x00, 0x7e, 0xcd, 0x13, 0x72, 0x1a, 0xbe, 0x00, 0x7e, 0xac,
+    0x84, 0xc0, 0x74, 0x12, 0x88, 0xc4, 0xba, 0xfd, 0x03, 0xec, 0xa8, 0x20, 0x74, 0xf8, 0xba, 0xf8,
+    0x03, 0x88, 0xe0, 0xee, 0xeb, 0xe9, 0xba, 0x04, 0x06, 0xb8, 0x00, 0x20, 0xef, 0xf4, 0xeb, 0xfd,
+];
+
+/// A 1.44 MB FAT12 floppy (2880 sectors of 18 per track, 2 heads) whose boot sector prints
+/// [`FLOPPY_MARKER`], stored in its last sector only. The marker reaches the console only if
+/// the BIOS emulates the El Torito image as a 1.44 MB floppy: the boot sector is loaded from
+/// the image's first sector, and CHS 79/1/18 must map to its last.
+fn marker_floppy() -> Vec<u8> {
+    let mut img = vec![0u8; FLOPPY_1_44];
+    let fields: &[(usize, &[u8])] = &[
+        (0, &[0xeb, 0x3c, 0x90]), // jmp to byte 62
+        (3, b"JIGSMITH"),
+        (11, &512u16.to_le_bytes()),
+        (13, &[1]),
+        (14, &1u16.to_le_bytes()),
+        (16, &[2]),
+        (17, &224u16.to_le_bytes()),
+        (19, &2880u16.to_le_bytes()),
+        (21, &[0xf0]),
+        (22, &9u16.to_le_bytes()),
+        (24, &18u16.to_le_bytes()),
+        (26, &2u16.to_le_bytes()),
+        (38, &[0x29]),
+        (43, b"MARKER     "),
+        (54, b"FAT12   "),
+        (62, &FLOPPY_CODE),
+        (510, &[0x55, 0xaa]),
+    ];
+    for (at, bytes) in fields {
+        img[*at..*at + bytes.len()].copy_from_slice(bytes);
+    }
+    for fat in [1, 10] {
+        img[fat * 512..fat * 512 + 3].copy_from_slice(&[0xf0, 0xff, 0xff]);
+    }
+    let last = FLOPPY_1_44 - 512;
+    img[last..last + FLOPPY_MARKER.len() + 2]
+        .copy_from_slice(&[FLOPPY_MARKER.as_bytes(), b"\n\0"].concat());
+    img
+}
+
+/// An image booting a 1.44 MB floppy image through El Torito floppy emulation (`-b` without
+/// `-no-emul-boot`) reaches the marker in qemu (`-boot d`, TCG) and powers off. Controls: the
+/// same image with its El Torito boot record zeroed, and with the catalog's media type changed
+/// to a 1.2 MB floppy (15 sectors per track, so sector 18 does not exist), do not print it.
+#[test]
+fn floppy_emulation_boots_in_qemu() {
+    require!(QEMU, "xorriso");
+    let work = temp_dir();
+    let tree = work.path().join("cd");
+    write(&tree.join("boot/floppy.img"), marker_floppy());
+    write(&tree.join("README"), b"floppy emulation test\n");
+    let iso = work.path().join("floppy.iso");
+    let mut cmd = jigsmith(["mkisofs", "-quiet", "-r", "-V", "FLOPPY"]);
+    cmd.args(["-b", "boot/floppy.img", "-c", "boot/boot.cat", "-o"])
+        .arg(&iso)
+        .arg(&tree)
+        .env("SOURCE_DATE_EPOCH", EPOCH);
+    cmd.ok();
+    let run = boot(&iso, Medium::Cd);
+    if !(run.printed(FLOPPY_MARKER) && run.powered_off()) {
+        let reference = work.path().join("xorriso.iso");
+        let mut x = tool("xorriso", ["-as", "mkisofs", "-r", "-V", "FLOPPY"]);
+        x.args(["-b", "boot/floppy.img", "-c", "boot/boot.cat", "-o"])
+            .arg(&reference)
+            .arg(&tree)
+            .env("SOURCE_DATE_EPOCH", EPOCH);
+        x.ok();
+        let theirs = boot(&reference, Medium::Cd);
+        panic!("our floppy emulation image did not boot:\n{run}\n\nxorriso's image:\n{theirs}");
+    }
+
+    let image = read(&iso);
+    let boot_record = 17 * 2048;
+    assert_eq!(
+        &image[boot_record + 7..boot_record + 30],
+        b"EL TORITO SPECIFICATION"
+    );
+    let catalog = usize::try_from(le32(&image, boot_record + 0x47) * 2048).unwrap();
+    assert_eq!(image[catalog + 32], 0x88, "bootable default entry");
+    assert_eq!(image[catalog + 33], 2, "1.44 MB floppy");
+    let mut no_record = image.clone();
+    no_record[boot_record..boot_record + 2048].fill(0);
+    let mut wrong_media = image;
+    wrong_media[catalog + 33] = 1;
+    for (name, bytes) in [("no-el-torito", no_record), ("media-1.2", wrong_media)] {
+        let broken = work.path().join(format!("{name}.iso"));
+        write(&broken, bytes);
+        let run = boot(&broken, Medium::Cd);
+        assert!(
+            !run.printed(FLOPPY_MARKER),
+            "{name}: booted anyway, so the test proves nothing\n{run}"
+        );
+    }
+}
