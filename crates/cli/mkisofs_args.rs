@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use jigsmith_iso::{
     AppendedPartition, BootBlock, BootEntry, ElTorito, IsoOptions, Joliet, Palo, PathSpec,
-    Platform, RockRidge, MAX_MIPS_BOOT_FILES,
+    Platform, RockRidge, SunLabel, MAX_MIPS_BOOT_FILES, MAX_SPARC_PARTITIONS,
 };
 
 /// A command line the personality cannot accept.
@@ -211,6 +211,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     let mut catalog: Option<String> = None;
     let mut entries: Vec<BootEntry> = Vec::new();
     let mut current: Option<BootEntry> = None;
+    let mut sparc_label: Option<String> = None;
 
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -424,6 +425,9 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-mips-boot" | "-mipsel-boot" | "-alpha-boot" | "-hppa-cmdline"
             | "-hppa-bootloader" | "-hppa-kernel-32" | "-hppa-kernel-64" | "-hppa-ramdisk"
             | "-hppa-hdrversion" => boot_block_option(&mut o.boot_block, name, string(&mut it)?)?,
+            "-B" | "-sparc-boot" => sparc_boot(&mut o.boot_block, name, value(&mut it)?)?,
+            // xorriso only records the text; it reaches the image with -B
+            "-sparc-label" => sparc_label = Some(string(&mut it)?),
             "-jigdo-jigdo" => a.jigdo_jigdo = Some(PathBuf::from(value(&mut it)?)),
             "-jigdo-template" => a.jigdo_template = Some(PathBuf::from(value(&mut it)?)),
             "-jigdo-min-file-size" => {
@@ -516,6 +520,9 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
         (true, false) => Joliet::On,
         (true, true) => Joliet::Long,
     };
+    if let (Some(BootBlock::Sparc(l)), Some(text)) = (&mut a.options.boot_block, sparc_label) {
+        l.label = Some(text);
+    }
     a.pathspecs = raw_specs.iter().map(|s| a.pathspec(s)).collect();
     Ok(a)
 }
@@ -575,6 +582,57 @@ fn boot_block_option(
         }
     }
     Ok(())
+}
+
+/// `-B`/`-sparc-boot FILE[,FILE...][,...]`: disk files appended as partitions 2.. of a Sun disk
+/// label; `...` fills the remaining entries. A later `-B` replaces an earlier one, as in xorriso.
+fn sparc_boot(block: &mut Option<BootBlock>, name: &str, value: OsString) -> Result<(), ArgError> {
+    let bad = |reason| ArgError::BadValue {
+        option: name.to_string(),
+        value: value.to_string_lossy().into_owned(),
+        reason,
+    };
+    let label = match block.take() {
+        None => SunLabel::default(),
+        Some(BootBlock::Sparc(l)) => l,
+        Some(other) => {
+            *block = Some(other);
+            return Err(bad(
+                "the first sector already holds another boot block (-mips-boot, -mipsel-boot, \
+                 -hppa-*, -alpha-boot, -sparc-boot exclude each other)",
+            ));
+        }
+    };
+    let mut l = SunLabel {
+        partitions: Vec::new(),
+        fill_rest: false,
+        ..label
+    };
+    let bytes = os_bytes(&value);
+    for item in bytes.split(|&b| b == b',').filter(|i| !i.is_empty()) {
+        if l.fill_rest || l.partitions.len() == MAX_SPARC_PARTITIONS {
+            // xorriso: "Too many boot images"
+            return Err(bad("at most 7 boot images, and nothing after \"...\""));
+        }
+        if item == b"..." {
+            l.fill_rest = true;
+        } else {
+            l.partitions.push(PathBuf::from(bytes_to_os(item)));
+        }
+    }
+    *block = Some(BootBlock::Sparc(l));
+    Ok(())
+}
+
+#[cfg(unix)]
+fn os_bytes(s: &OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &OsStr) -> Vec<u8> {
+    s.to_string_lossy().into_owned().into_bytes()
 }
 
 fn set_palo(palo: &mut Palo, name: &str, value: String) -> Result<(), ArgError> {
@@ -1043,5 +1101,39 @@ mod tests {
         let sixteen: Vec<&str> = ["-mips-boot", "f"].repeat(16);
         assert!(parse(&sixteen).is_err());
         assert!(parse(&sixteen[2..]).is_ok());
+    }
+
+    #[test]
+    fn sparc_boot_lists() {
+        let a = parse(&["-sparc-label", "L", "-B", "x", "-B", "a.img,b.img,...", "t"]).unwrap();
+        assert_eq!(
+            a.options.boot_block,
+            Some(BootBlock::Sparc(SunLabel {
+                label: Some("L".into()),
+                partitions: vec!["a.img".into(), "b.img".into()],
+                fill_rest: true,
+            }))
+        );
+        assert_eq!(a.pathspecs, [PathSpec::new("t")]);
+        // without -B the label text goes nowhere, as in xorriso
+        assert_eq!(
+            parse(&["-sparc-label", "L", "t"])
+                .unwrap()
+                .options
+                .boot_block,
+            None
+        );
+        for bad in [
+            &["-sparc-boot", "a,...,b"][..],
+            &["-sparc-boot", "1,2,3,4,5,6,7,8"],
+            &["-mips-boot", "a", "-B", "b"],
+            &["-B", "b", "-alpha-boot", "a"],
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ArgError::BadValue { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(parse(&["-sparc-boot", "1,2,3,4,5,6,7"]).is_ok());
     }
 }

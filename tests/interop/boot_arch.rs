@@ -1,12 +1,14 @@
 //! Boot blocks for non-PC machines (issue 11) against xorriso: `-mips-boot` (SGI volume
-//! header), `-mipsel-boot` (DEC boot block), `-hppa-*` (PALO header, versions 5 and 4) and
-//! `-alpha-boot` (SRM boot sector). xorriso and `jigsmith mkisofs` build the same tree with
-//! the same options, with JTE; then
+//! header), `-mipsel-boot` (DEC boot block), `-hppa-*` (PALO header, versions 5 and 4),
+//! `-alpha-boot` (SRM boot sector) and `-sparc-boot` (Sun disk label, boot images appended after
+//! the filesystem). xorriso and `jigsmith mkisofs` build the same tree with the same options,
+//! with JTE; then
 //!
 //! - `xorriso -report_system_area plain` states the same boot setup for both images (the
 //!   shared normaliser masks the boot files' addresses and the image size, which
 //!   legitimately differ), and `-report_system_area cmd`/`as_mkisofs` are identical;
-//! - the addresses our boot block holds are where the boot files really are in our image;
+//! - the addresses our boot block holds are where the boot files really are in our image (and
+//!   the appended SPARC images where our label says);
 //! - the system areas are equal byte for byte outside those address fields;
 //! - the .jigdo `[Parts]` equal xorriso's (libjte's), and jigit-mkimage and
 //!   `jigsmith make-image` rebuild our image bit for bit from its .jigdo/.template.
@@ -106,7 +108,7 @@ fn arch_tree(work: &Path, root: &Path, seed: u64) {
 /// What one option set asks for, and where its boot block keeps addresses.
 struct Case {
     name: &'static str,
-    args: Vec<&'static str>,
+    args: Vec<String>,
     /// xorriso's `System area summary` for it.
     summary: &'static str,
     /// Bytes of the system area that hold addresses or sizes of the boot files or of the
@@ -125,18 +127,31 @@ const HPPA_FILES: [&str; 8] = [
     "install/initrd.gz",
 ];
 
-fn cases() -> Vec<Case> {
-    let hppa = |version: &'static str, cmdline: &'static str| {
-        let mut args = vec!["-hppa-hdrversion", version, "-hppa-cmdline", cmdline];
-        args.extend(HPPA_FILES);
+/// The option sets; `sparc_images` are the disk files `-sparc-boot` appends.
+fn cases(sparc_images: &[PathBuf]) -> Vec<Case> {
+    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let hppa = |version: &str, cmdline: &str| {
+        let mut args = strings(&["-hppa-hdrversion", version, "-hppa-cmdline", cmdline]);
+        args.extend(strings(&HPPA_FILES));
         args
+    };
+    let images = sparc_images
+        .iter()
+        .map(|f| p(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    // a Sun label: the image's size (partition 1 and its copies) and the checksum
+    let sun = |entries: usize| -> Vec<Range<usize>> {
+        let mut f: Vec<Range<usize>> = (0..entries).map(|i| 448 + 8 * i..452 + 8 * i).collect();
+        f.push(510..512);
+        f
     };
     // PALO: byte address of each file (the sizes are the files' own)
     let palo = vec![8..12, 16..20, 232..236, 240..244];
     vec![
         Case {
             name: "sgi",
-            args: vec!["-mips-boot", "boot/sashARCS", "-mips-boot", "boot/sash64"],
+            args: strings(&["-mips-boot", "boot/sashARCS", "-mips-boot", "boot/sash64"]),
             summary: "MIPS-Big-Endian",
             // cylinders, the two entries' sectors, partition sizes, checksum
             address_fields: vec![
@@ -151,7 +166,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "dec",
-            args: vec!["-mipsel-boot", "boot/delo"],
+            args: strings(&["-mipsel-boot", "boot/delo"]),
             summary: "MIPS-Little-Endian",
             // the segment's first sector
             address_fields: std::iter::once(28..32).collect(),
@@ -170,10 +185,31 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "alpha",
-            args: vec!["-alpha-boot", "boot/bootlx"],
+            args: strings(&["-alpha-boot", "boot/bootlx"]),
             summary: "DEC-Alpha",
             // the loader's sector and the checksum over it
             address_fields: vec![488..496, 504..512],
+        },
+        Case {
+            // every partition is the image; the boot loader would come from -G
+            name: "sparc-dots",
+            args: strings(&["-sparc-label", "Debian sparc64 1", "-B", "..."]),
+            summary: "SUN-SPARC-Disk-Label",
+            address_fields: sun(8),
+        },
+        Case {
+            name: "sparc-images",
+            args: vec![
+                "-sparc-label".into(),
+                "Debian sparc64 2".into(),
+                "-sparc-boot".into(),
+                images,
+            ],
+            // xorriso 1.5.4 does not recognise its own label once images are appended:
+            // partition 1 covers them (and the padding), not only the ISO filesystem
+            summary: "not-recognized",
+            // partition 1's size, the images' first cylinders, the checksum
+            address_fields: vec![448..452, 452..456, 460..464, 510..512],
         },
     ]
 }
@@ -198,7 +234,7 @@ impl Out {
 }
 
 /// `PROGRAM ARGS -md5-list LIST -jigdo-* -o img.iso TREE` in `dir`.
-fn write_image(mut cmd: Command, dir: &Path, args: &[&str], list: &Path, tree: &Path) -> Out {
+fn write_image(mut cmd: Command, dir: &Path, args: &[String], list: &Path, tree: &Path) -> Out {
     let out = Out {
         dir: dir.to_path_buf(),
     };
@@ -276,7 +312,7 @@ fn number(s: &str) -> u64 {
 
 /// The addresses xorriso reads from our boot block are where the boot files are in our
 /// image: the masked fields of the report are right, not merely present.
-fn assert_addresses_point_at_files(case: &Case, out: &Out) {
+fn assert_addresses_point_at_files(case: &Case, out: &Out, sparc_images: &[PathBuf]) {
     let report = xorriso_lines(out, &REPORT_ARGS);
     let blocks = file_blocks(out);
     let block_of = |path: &str| {
@@ -325,9 +361,51 @@ fn assert_addresses_point_at_files(case: &Case, out: &Out) {
             assert_eq!(values(&report, "DEC Alpha ldr size")[0], ["59"]);
             checked += 1;
         }
+        "sparc-dots" => {
+            let size = &values(&report, "ISO image size/512")[0];
+            let parts = values(&report, "SUN SPARC partition");
+            assert_eq!(parts.len(), 8, "{report:?}");
+            for v in parts {
+                assert_eq!((v[3], v[4]), ("0", size[0]), "{v:?}");
+                checked += 1;
+            }
+        }
+        "sparc-images" => checked += assert_sparc_images(out, sparc_images),
         other => panic!("no address check for {other}"),
     }
     assert!(checked > 0, "{}: nothing checked in {report:?}", case.name);
+}
+
+/// Our Sun label (which xorriso's report does not read, see `cases`): partition 1 is the whole
+/// image, partitions 2.. hold the images at the cylinders it names, after the ISO filesystem.
+fn assert_sparc_images(out: &Out, images: &[PathBuf]) -> usize {
+    let iso = read(&out.iso());
+    let be = |at: usize| u64::from(u32::from_be_bytes(iso[at..at + 4].try_into().unwrap()));
+    let volume_blocks = u64::from(u32::from_le_bytes(iso[0x8050..0x8054].try_into().unwrap()));
+    assert_eq!(
+        be(448) * 512,
+        iso.len() as u64,
+        "partition 1 is the whole image"
+    );
+    let mut end = volume_blocks * 2048;
+    for (i, image) in images.iter().enumerate() {
+        let data = read(image);
+        let start = usize::try_from(be(452 + 8 * i) * 160 * 2048).unwrap();
+        assert!(
+            start as u64 >= end,
+            "partition {} overlaps what precedes it",
+            i + 2
+        );
+        assert_eq!(be(456 + 8 * i), (data.len() as u64).div_ceil(2048) * 4);
+        assert!(
+            iso[start..start + data.len()] == data[..],
+            "partition {} holds {}",
+            i + 2,
+            image.display()
+        );
+        end = (start + data.len()) as u64;
+    }
+    images.len()
 }
 
 /// The two system areas are equal outside the case's address fields.
@@ -361,11 +439,15 @@ fn boot_blocks_like_xorriso() {
     let (_work, root) = canonical_temp_dir();
     let tree = root.join("cd");
     arch_tree(&root, &tree, 1101);
+    let mut rng = Rng::new(1102);
+    let sparc_images = [root.join("sparc/silo.img"), root.join("sparc/second.img")];
+    write(&sparc_images[0], rng.bytes(100_000));
+    write(&sparc_images[1], rng.bytes(5_000));
     let list = root.join("md5.list");
     let mut cmd = jigsmith(["checksum-list"]);
     cmd.arg(tree.join("pool")).arg(tree.join("install"));
     write(&list, cmd.ok().stdout);
-    for case in cases() {
+    for case in cases(&sparc_images) {
         let dir = root.join(case.name);
         let theirs = write_image(
             tool("xorriso", ["-as", "mkisofs"]),
@@ -395,7 +477,7 @@ fn boot_blocks_like_xorriso() {
             "{}: cmd/as_mkisofs reports",
             case.name
         );
-        assert_addresses_point_at_files(&case, &ours);
+        assert_addresses_point_at_files(&case, &ours, &sparc_images);
         assert_same_system_area(&case, &ours.iso(), &theirs.iso());
 
         let parts = raw_parts(&String::from_utf8_lossy(&read(&ours.jigdo())));

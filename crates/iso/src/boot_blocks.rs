@@ -1,10 +1,12 @@
 //! Boot blocks for machines that are not PCs (issue 11): the first sector(s) of the system area
 //! as `xorriso -as mkisofs` writes them for `-mips-boot` (SGI volume header), `-mipsel-boot`
-//! (DEC boot block), `-hppa-*` (PALO header) and `-alpha-boot` (SRM boot sector). Layouts follow
-//! libisofs 1.5.4 (`doc/boot_sectors.txt`); `xorriso -report_system_area plain` reads them back.
+//! (DEC boot block), `-hppa-*` (PALO header), `-alpha-boot` (SRM boot sector) and `-sparc-boot`
+//! (Sun disk label, see [`crate::sun_label`]). Layouts follow libisofs 1.5.4
+//! (`doc/boot_sectors.txt`); `xorriso -report_system_area plain` reads them back.
 //!
-//! Each one only points at files already in the ISO tree (by image path): the files stay ordinary
-//! file data, so JTE matches them like any other file, and only the system area changes. They are
+//! All but SPARC's only point at files already in the ISO tree (by image path): the files stay
+//! ordinary file data, so JTE matches them like any other file, and only the system area
+//! changes. They are
 //! mutually exclusive and exclusive with the isohybrid MBR/GPT/APM, as in xorriso ("First sector
 //! already occupied").
 
@@ -13,6 +15,7 @@ use std::io::Read;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, BLOCK, MAX_SECTION};
 use crate::options::IsoOptions;
+use crate::sun_label::{self, SunLabel};
 use crate::tree::{Kind, NodeId, Tree};
 
 /// How many boot files an SGI volume header lists.
@@ -41,6 +44,9 @@ pub enum BootBlock {
         /// Image path of the secondary bootstrap loader (e.g. `boot/bootlx`).
         file: String,
     },
+    /// `-B`/`-sparc-boot FILES` (and `-sparc-label`): a Sun disk label listing the image and
+    /// boot partition images appended after it.
+    Sparc(SunLabel),
 }
 
 impl BootBlock {
@@ -51,6 +57,7 @@ impl BootBlock {
             BootBlock::MipsLittleEndian { .. } => "-mipsel-boot",
             BootBlock::Hppa(_) => "-hppa-*",
             BootBlock::Alpha { .. } => "-alpha-boot",
+            BootBlock::Sparc(_) => "-sparc-boot",
         }
     }
 }
@@ -114,14 +121,23 @@ pub(crate) fn check_exclusive(block: &BootBlock, opts: &IsoOptions) -> Result<()
 
 /// Writes `block` over the start of the system area `sa`, which may already hold other data (as
 /// with `-G`): like libisofs, only the bytes a boot block owns are replaced. Addresses come from
-/// `layout`, whose size is final (the SGI header records it).
+/// `layout`; `image_blocks` is the final size of the whole image (the SGI header and the Sun
+/// label record it) and `appended` the partition images after the filesystem as (first block,
+/// blocks).
 ///
 /// # Errors
 /// [`Error::BootFileMissing`] / [`Error::BadBootImage`] for a boot file that is not a regular
 /// file of the image (or an unreadable ELF header for `-mipsel-boot`), [`Error::MissingOption`]
 /// for an incomplete PALO setup, [`Error::BadBootBlock`] for values the block cannot hold.
-pub(crate) fn write(block: &BootBlock, tree: &Tree, layout: &Layout, sa: &mut [u8]) -> Result<()> {
-    let image_bytes = u64::from(layout.total_blocks) * BLOCK;
+pub(crate) fn write(
+    block: &BootBlock,
+    tree: &Tree,
+    layout: &Layout,
+    image_blocks: u64,
+    appended: &[(u64, u64)],
+    sa: &mut [u8],
+) -> Result<()> {
+    let image_bytes = image_blocks * BLOCK;
     let bytes = match block {
         BootBlock::MipsBigEndian { files } => {
             if files.is_empty() || files.len() > MAX_MIPS_BOOT_FILES {
@@ -151,6 +167,7 @@ pub(crate) fn write(block: &BootBlock, tree: &Tree, layout: &Layout, sa: &mut [u
             let f = boot_file(tree, layout, file)?;
             alpha_boot_sector(f.lba * 4, f.size.min(MAX_SECTION).div_ceil(512)).to_vec()
         }
+        BootBlock::Sparc(label) => sun_label::label(label, image_blocks, appended)?.to_vec(),
     };
     put(sa, 0, &bytes);
     Ok(())

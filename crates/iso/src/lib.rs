@@ -46,6 +46,7 @@ mod options;
 mod partitions;
 mod rockridge;
 mod sink;
+mod sun_label;
 mod time;
 mod tree;
 mod volume;
@@ -58,5 +59,6 @@ pub use options::{
     Platform, RockRidge,
 };
 pub use sink::{CountingSink, FileExtent, ImageSink, PlainSink};
+pub use sun_label::{SunLabel, MAX_SPARC_PARTITIONS};
 pub use tree::PathSpec;
 pub use writer::{Image, IsoWriter, WriteReport};

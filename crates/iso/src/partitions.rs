@@ -20,11 +20,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::boot_blocks::BootBlock;
 use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
+use crate::sun_label;
 
 /// Bytes of the system area.
 const SYSTEM_AREA_BYTES: usize = SYSTEM_AREA_BLOCKS as usize * BLOCK as usize;
@@ -280,12 +282,19 @@ impl Appended {
     /// [`Error::Metadata`] when it cannot be inspected, [`Error::ImageTooLarge`].
     pub(crate) fn place(opts: &IsoOptions, layout: &mut Layout) -> Result<Appended> {
         let h = &opts.hybrid;
-        if h.appended_partitions.is_empty() {
+        // -sparc-boot's images are partitions 2.. of a Sun disk label, each starting on one of
+        // its 320 KiB cylinders (libisofs); they exclude -append_partition (see `check`)
+        let sparc = match &opts.boot_block {
+            Some(BootBlock::Sparc(label)) => Some(sun_label::partitions(label)),
+            _ => None,
+        };
+        let requested = sparc.as_ref().unwrap_or(&h.appended_partitions);
+        if requested.is_empty() {
             return Ok(Appended::default());
         }
         let pad = u64::from(opts.pad_blocks);
         let iso_blocks = u64::from(layout.total_blocks).saturating_sub(pad);
-        let mut wanted: Vec<&AppendedPartition> = h.appended_partitions.iter().collect();
+        let mut wanted: Vec<&AppendedPartition> = requested.iter().collect();
         // one partition per number, the last given wins (as xorriso replaces it)
         wanted.reverse();
         wanted.sort_by_key(|p| p.number);
@@ -307,14 +316,19 @@ impl Appended {
             if meta.len() == 0 {
                 return Err(bad("it is empty"));
             }
+            let start = if sparc.is_some() {
+                sun_label::cylinder_start(pos)
+            } else {
+                pos
+            };
             parts.push(Placed {
                 number: p.number,
                 type_byte: p.type_byte,
                 path: p.path.clone(),
-                start: pos,
+                start,
                 size: meta.len(),
             });
-            pos += meta.len().div_ceil(BLOCK);
+            pos = start + meta.len().div_ceil(BLOCK);
         }
         let end_blocks = pos + pad;
         let volume = if h.protective_msdos_label || h.partition_offset != 0 {
@@ -339,7 +353,8 @@ impl Appended {
     /// type 0x83), entries 2.. of the other tables dropped, then one entry per partition, then the
     /// bootable flag rules.
     pub(crate) fn patch_mbr(&self, opts: &IsoOptions, mut sa: Vec<u8>) -> Vec<u8> {
-        if self.parts.is_empty() {
+        // a Sun disk label lists -sparc-boot's partitions instead of an MBR
+        if self.parts.is_empty() || matches!(opts.boot_block, Some(BootBlock::Sparc(_))) {
             return sa;
         }
         let h = &opts.hybrid;

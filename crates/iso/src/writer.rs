@@ -104,7 +104,20 @@ impl IsoWriter {
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
-            boot_blocks::write(block, &tree, &layout, &mut system_area)?;
+            let image_blocks = u64::from(layout.total_blocks).max(appended.end_blocks);
+            let parts: Vec<(u64, u64)> = appended
+                .parts
+                .iter()
+                .map(|p| (p.start, p.size.div_ceil(BLOCK)))
+                .collect();
+            boot_blocks::write(
+                block,
+                &tree,
+                &layout,
+                image_blocks,
+                &parts,
+                &mut system_area,
+            )?;
         }
         let system_area = appended.patch_mbr(opts, system_area);
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;

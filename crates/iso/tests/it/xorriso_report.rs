@@ -5,7 +5,8 @@
 //! Masked, because layouts and random numbers legitimately differ: the block address of
 //! the boot catalog, of every boot image and of every partition but the first (which
 //! starts at the image start) and of every Apple Partition Map entry, the disk and partition
-//! GUIDs, and the addresses of the boot files of MIPS, HP-PA and Alpha boot blocks. Everything else must
+//! GUIDs, the addresses of the boot files of MIPS, HP-PA and Alpha boot blocks, and the first
+//! cylinder of SPARC partitions after the image. Everything else must
 //! match: platforms, emulation, load segments and sizes, boot image options and paths,
 //! partition types, sizes, names, flags, type GUIDs, the GPT geometry and the image size.
 //!
@@ -50,6 +51,8 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
                 | "HP-PA ramdisk"
                 | "HP-PA bootloader" => Some((0, false)),
                 "DEC Alpha ldr adr" => Some((0, false)),
+                // the first cylinder of partitions after the image
+                "SUN SPARC partition" => Some((3, true)),
                 _ => None,
             };
             if !keep_size {
@@ -59,6 +62,8 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
                     "MBR partition" if first => &[4],
                     "GPT start and size" if first => &[2],
                     "GPT lba range" => &[1, 2],
+                    // the image, or copies of its entry (`-sparc-boot ...`)
+                    "SUN SPARC partition" => &[4],
                     _ => &[],
                 };
                 for &at in sizes {
@@ -156,6 +161,8 @@ MIPS-LE boot params:    4194488  2153775104         512         193
 HP-PA ramdisk      :      67584      500000  /install/initrd.gz
 DEC Alpha ldr size : 59
 DEC Alpha ldr adr  : 132
+SUN SPARC partition:   1  0x0004  0x0010           0        4452
+SUN SPARC partition:   2  0x0002  0x0010           5         196
 ";
         assert_eq!(
             normalise(report),
@@ -177,6 +184,8 @@ DEC Alpha ldr adr  : 132
                 "HP-PA ramdisk : * 500000 /install/initrd.gz",
                 "DEC Alpha ldr size : 59",
                 "DEC Alpha ldr adr : *",
+                "SUN SPARC partition : 1 0x0004 0x0010 0 4452",
+                "SUN SPARC partition : 2 0x0002 0x0010 * 196",
             ]
         );
     }
