@@ -363,6 +363,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             }
             "-grub2-mbr" => o.hybrid.grub2_mbr = Some(PathBuf::from(value(&mut it)?)),
             "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
+            "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
             "-append_partition" => {
                 let number = string(&mut it)?;
                 let ty = string(&mut it)?;
@@ -377,7 +378,14 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                         value: number.clone(),
                         reason: "expected a partition number of 1 to 4 (MBR)",
                     })?;
-                let type_byte = mbr_type(&ty).ok_or(ArgError::BadValue {
+                // xorriso's names for the common types
+                let named = match ty.as_str() {
+                    "FAT12" => Some(0x01),
+                    "FAT16" => Some(0x06),
+                    "Linux" => Some(0x83),
+                    _ => mbr_type(&ty),
+                };
+                let type_byte = named.ok_or(ArgError::BadValue {
                     option: text.into(),
                     value: ty.clone(),
                     reason: "expected an MBR type byte, 0x00 to 0xff (GPT type GUIDs are not supported)",
@@ -903,6 +911,12 @@ mod tests {
                 path: PathBuf::from("efi.img")
             }]
         );
+        let h = parse(&["-append_partition", "3", "FAT16", "f.img", "-chrp-boot"])
+            .unwrap()
+            .options
+            .hybrid;
+        assert_eq!(h.appended_partitions[0].type_byte, 0x06);
+        assert!(h.chrp_boot_part);
         for bad in [
             ["5", "0x83"],
             ["0", "0x83"],

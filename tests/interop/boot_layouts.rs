@@ -145,6 +145,8 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
         "-partition_offset",
         "-append_partition",
         "--mbr-force-bootable",
+        "-chrp-boot-part",
+        "-chrp-boot",
     ];
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
@@ -275,7 +277,7 @@ fn disk_emulation_like_xorriso() {
 }
 
 /// `-G`/`--embedded-boot` (longer and shorter than 32 KiB), `--grub2-mbr`, the protective
-/// label, `--mbr-force-bootable`, `-iso_mbr_part_type`, `-partition_offset` and
+/// label, `-chrp-boot-part`, `--mbr-force-bootable`, `-iso_mbr_part_type`, `-partition_offset` and
 /// `-append_partition`, alone and combined: the same reports and system areas as xorriso's.
 #[test]
 fn system_area_options_like_xorriso() {
@@ -333,7 +335,25 @@ fn system_area_options_like_xorriso() {
             "grub2-force-offset",
             cat(&[&grub2, &["--mbr-force-bootable"], &offset]),
         ),
+        ("chrp", cat(&[&["-chrp-boot-part"]])),
+        (
+            "chrp-grub2-force",
+            cat(&[&grub2, &["-chrp-boot", "--mbr-force-bootable"]]),
+        ),
         ("append", cat(&[&append])),
+        (
+            "append-named-types",
+            cat(&[&[
+                "-append_partition",
+                "2",
+                "Linux",
+                "part.img",
+                "-append_partition",
+                "4",
+                "FAT12",
+                "esp.img",
+            ]]),
+        ),
         ("append-protective", cat(&[&append, &protective])),
         ("append-offset", cat(&[&append, &offset])),
         (
@@ -369,8 +389,12 @@ fn system_area_options_like_xorriso() {
             let efi = read(&l.tree.join("boot/efi.img"));
             assert_eq!(&image[at..at + efi.len()], &efi[..], "{name}: GRUB2 target");
         }
-        if *name == "protective" {
-            let want = format!("MBR partition : 1 0x80 0xcd 1 {}", sectors - 1);
+        let whole = match *name {
+            "protective" => Some(format!("MBR partition : 1 0x80 0xcd 1 {}", sectors - 1)),
+            "chrp" => Some(format!("MBR partition : 1 0x80 0x96 0 {sectors}")),
+            _ => None,
+        };
+        if let Some(want) = whole {
             assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
         }
         if args.contains(&"-append_partition") {

@@ -116,6 +116,9 @@ pub struct Hybrid {
     /// `-append_partition N TYPE FILE`: files laid out after the ISO filesystem as MBR
     /// partitions (their bytes are image data, not files of the tree).
     pub appended_partitions: Vec<AppendedPartition>,
+    /// `-chrp-boot-part`: one bootable MBR partition of type 0x96 (CHRP) over the whole image,
+    /// for IBM POWER/CHRP firmware; it excludes every other MBR partition.
+    pub chrp_boot_part: bool,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

@@ -6,6 +6,7 @@
 //! - `--protective-msdos-label`: bytes 446..512 replaced by one bootable partition (type 0xCD)
 //!   from sector 1 to the end of the image, the "gesture of grub-mkisofs";
 //! - `-partition_offset N`: one partition (type 0xCD, not bootable) from block N to the end;
+//! - `-chrp-boot-part`: one bootable partition of type 0x96 over the whole image;
 //! - `-iso_mbr_part_type T` changes the type of that partition, `--mbr-force-bootable` marks a
 //!   partition bootable (a one-sector dummy if there is none).
 //!
@@ -59,6 +60,7 @@ pub(crate) fn wanted(opts: &IsoOptions) -> bool {
     let h = &opts.hybrid;
     h.system_area_file.is_some()
         || !h.appended_partitions.is_empty()
+        || h.chrp_boot_part
         || h.grub2_mbr.is_some()
         || h.protective_msdos_label
         || h.mbr_force_bootable
@@ -92,6 +94,23 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
         }
         _ => {}
     }
+    if h.chrp_boot_part {
+        // libisofs: "CHRP is not compatible with any other partition in MBR"
+        let other = [
+            ("-isohybrid-mbr", h.mbr_template.is_some()),
+            ("--protective-msdos-label", h.protective_msdos_label),
+            ("-partition_offset", h.partition_offset != 0),
+            ("-append_partition", !h.appended_partitions.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(name, on)| on.then_some(name));
+        if let Some(second) = other {
+            return Err(Error::OptionConflict {
+                first: "-chrp-boot-part",
+                second,
+            });
+        }
+    }
     if !h.appended_partitions.is_empty() {
         if h.mbr_template.is_some() {
             return Err(Error::Unsupported {
@@ -109,12 +128,17 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
             });
         }
     }
-    if opts.boot_block.is_some() && wanted(opts) && h.partition_offset == 0 {
+    // -G's data goes with a boot block, which replaces the sector(s) it owns as in xorriso
+    // (debian-cd's sparc64 line is `-G boot1/boot/isofs.b -B ...`); an MBR table does not
+    let mut without_g = opts.clone();
+    without_g.hybrid.system_area_file = None;
+    if opts.boot_block.is_some() && wanted(&without_g) && h.partition_offset == 0 {
         // (-partition_offset with a boot block is refused by boot_blocks::check_exclusive)
         return Err(Error::OptionConflict {
-            first: "-G, --grub2-mbr, --protective-msdos-label, --mbr-force-bootable or \
+            first: "--grub2-mbr, --protective-msdos-label, --mbr-force-bootable or \
                     -append_partition",
-            second: "a non-PC boot block (-mips-boot, -mipsel-boot, -hppa-*, -alpha-boot)",
+            second: "a non-PC boot block (-mips-boot, -mipsel-boot, -hppa-*, -alpha-boot, \
+                     -sparc-boot)",
         });
     }
     if h.grub2_mbr.is_some() && boot.is_none_or(|b| b.entries.is_empty()) {
@@ -165,6 +189,12 @@ pub(crate) fn system_area(
     let geometry = Geometry::for_image(blocks);
     let ty = h.iso_mbr_part_type.unwrap_or(ISO_TYPE);
     let offset = u64::from(h.partition_offset) * 4;
+    if h.chrp_boot_part {
+        mbr[446..510].fill(0);
+        mbr[446..462].copy_from_slice(&mbr_entry(0x80, 0x96, 0, total, Chs::Offset(geometry)));
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+    }
     if h.protective_msdos_label || offset != 0 {
         // one partition over the image but its first sector; bootable only as a protective label
         // (and never with the EFI or GPT types, which firmware would then ignore)
@@ -615,5 +645,27 @@ mod tests {
             let r = copy_partition(&placed, &mut buf, &mut |_| Ok(()));
             assert!(matches!(r, Err(Error::FileChanged { .. })), "{size}");
         }
+    }
+
+    #[test]
+    fn chrp_partition_covers_the_image_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.chrp_boot_part = true;
+        let img = write(opts.clone(), &tree);
+        // xorriso: "MBR partition : 1 0x80 0x96 0 <sectors>", CHS start 0/0/1
+        assert_eq!(&img[446..451], &[0x80, 0, 1, 0, 0x96]);
+        assert_eq!(
+            (le32(&img, 454), le32(&img, 458)),
+            (0, img.len() as u32 / 512)
+        );
+        assert!(img[462..510].iter().all(|&b| b == 0));
+        opts.hybrid.protective_msdos_label = true;
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(&tree);
+        assert!(matches!(w.plan(), Err(Error::OptionConflict { .. })));
     }
 }
