@@ -127,8 +127,9 @@ const HPPA_FILES: [&str; 8] = [
     "install/initrd.gz",
 ];
 
-/// The option sets; `sparc_images` are the disk files `-sparc-boot` appends.
-fn cases(sparc_images: &[PathBuf]) -> Vec<Case> {
+/// The option sets; `sparc_images` are the disk files `-sparc-boot` appends, `g_data` a disk
+/// file for `-G` (system area data the boot block is written over, as xorriso does).
+fn cases(sparc_images: &[PathBuf], g_data: &Path) -> Vec<Case> {
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let hppa = |version: &str, cmdline: &str| {
         let mut args = strings(&["-hppa-hdrversion", version, "-hppa-cmdline", cmdline]);
@@ -172,8 +173,13 @@ fn cases(sparc_images: &[PathBuf]) -> Vec<Case> {
             address_fields: std::iter::once(28..32).collect(),
         },
         Case {
+            // bytes 512..1024 stay -G's
             name: "hppa5",
-            args: hppa("5", "0/vmlinux initrd=0/ramdisk console=ttyS0 TERM=vt102"),
+            args: [
+                strings(&["-G", &p(g_data)]),
+                hppa("5", "0/vmlinux initrd=0/ramdisk console=ttyS0 TERM=vt102"),
+            ]
+            .concat(),
             summary: "HP-PA-PALO",
             address_fields: palo.clone(),
         },
@@ -191,9 +197,16 @@ fn cases(sparc_images: &[PathBuf]) -> Vec<Case> {
             address_fields: vec![488..496, 504..512],
         },
         Case {
-            // every partition is the image; the boot loader would come from -G
+            // debian-cd's sparc64 line: every partition is the image, SILO's isofs.b from -G
             name: "sparc-dots",
-            args: strings(&["-sparc-label", "Debian sparc64 1", "-B", "..."]),
+            args: strings(&[
+                "-sparc-label",
+                "Debian sparc64 1",
+                "-G",
+                &p(g_data),
+                "-B",
+                "...",
+            ]),
             summary: "SUN-SPARC-Disk-Label",
             address_fields: sun(8),
         },
@@ -443,11 +456,13 @@ fn boot_blocks_like_xorriso() {
     let sparc_images = [root.join("sparc/silo.img"), root.join("sparc/second.img")];
     write(&sparc_images[0], rng.bytes(100_000));
     write(&sparc_images[1], rng.bytes(5_000));
+    let g_data = root.join("sparc/isofs.b");
+    write(&g_data, rng.bytes(20_000));
     let list = root.join("md5.list");
     let mut cmd = jigsmith(["checksum-list"]);
     cmd.arg(tree.join("pool")).arg(tree.join("install"));
     write(&list, cmd.ok().stdout);
-    for case in cases(&sparc_images) {
+    for case in cases(&sparc_images, &g_data) {
         let dir = root.join(case.name);
         let theirs = write_image(
             tool("xorriso", ["-as", "mkisofs"]),
