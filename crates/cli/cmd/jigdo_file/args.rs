@@ -105,21 +105,69 @@ enum Opt {
 fn long_options() -> Vec<(&'static str, Opt)> {
     use Opt::*;
     vec![
-        ("image", Value(|o, v| Ok(o.image = Some(v)))),
-        ("jigdo", Value(|o, v| Ok(o.jigdo = Some(v)))),
-        ("template", Value(|o, v| Ok(o.template = Some(v)))),
-        ("files-from", Value(|o, v| Ok(o.files_from.push(v)))),
+        (
+            "image",
+            Value(|o, v| {
+                o.image = Some(v);
+                Ok(())
+            }),
+        ),
+        (
+            "jigdo",
+            Value(|o, v| {
+                o.jigdo = Some(v);
+                Ok(())
+            }),
+        ),
+        (
+            "template",
+            Value(|o, v| {
+                o.template = Some(v);
+                Ok(())
+            }),
+        ),
+        (
+            "files-from",
+            Value(|o, v| {
+                o.files_from.push(v);
+                Ok(())
+            }),
+        ),
         ("report", Value(set_report)),
         ("force", Flag(|o| o.force = true)),
         ("no-force", Flag(|o| o.force = false)),
-        ("label", Value(|o, v| Ok(o.labels.push(v)))),
-        ("uri", Value(|o, v| Ok(o.uris.push(v)))),
-        ("cache", Value(|o, v| Ok(o.cache = Some(v)))),
+        (
+            "label",
+            Value(|o, v| {
+                o.labels.push(v);
+                Ok(())
+            }),
+        ),
+        (
+            "uri",
+            Value(|o, v| {
+                o.uris.push(v);
+                Ok(())
+            }),
+        ),
+        (
+            "cache",
+            Value(|o, v| {
+                o.cache = Some(v);
+                Ok(())
+            }),
+        ),
         ("no-cache", Flag(|o| o.cache = None)),
         ("cache-expiry", IgnoredValue),
         ("bzip2", Flag(|o| o.bzip2 = true)),
         ("gzip", Flag(|o| o.bzip2 = false)),
-        ("merge", Value(|o, v| Ok(o.merge = Some(v)))),
+        (
+            "merge",
+            Value(|o, v| {
+                o.merge = Some(v);
+                Ok(())
+            }),
+        ),
         ("min-length", Value(set_min_length)),
         ("checksum-algorithm", Value(set_algorithm)),
         ("checksum-block-size", IgnoredValue),
@@ -139,7 +187,10 @@ fn long_options() -> Vec<(&'static str, Opt)> {
         ("no-debug", IgnoredFlag),
         (
             "match-exec",
-            Value(|o, v| Ok(o.match_exec = Some(v).filter(|s| !s.is_empty()))),
+            Value(|o, v| {
+                o.match_exec = Some(v).filter(|s| !s.is_empty());
+                Ok(())
+            }),
         ),
         ("hex", Flag(|o| o.hex = true)),
         ("no-hex", Flag(|o| o.hex = false)),

@@ -404,6 +404,48 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     let Some(DescEntry::ImageInfo { len, digest, .. }) = entries.last() else {
         return Ok(3);
     };
+    const BAD: &str = "ERROR: Checksums do not match, image might be corrupted!";
+    let name = if digest.algorithm() == Algorithm::Sha256 {
+        "SHA256"
+    } else {
+        "MD5"
+    };
+    let show = |d: &Digest| if o.hex { d.to_hex() } else { d.to_base64() };
+    let good = |rep: &Reporter| {
+        rep.info(&format!("OK: {name} Checksums match, image is good!"));
+        if name == "MD5" {
+            rep.info("WARNING: MD5 is not considered a secure hash!");
+            rep.info("WARNING: It is recommended to verify your image in other ways too!");
+        }
+    };
+    // A template and an image file: jigsmith verify's check (every file and
+    // the template data too), reported in jigdo-file's words.
+    let parsed = File::open(template_name)
+        .ok()
+        .and_then(|mut f| Template::read(&mut f).ok());
+    if let (Some(t), false) = (parsed, image == "-") {
+        drop(img);
+        let report = jigsmith_assemble::check_image(
+            Path::new(image),
+            &t,
+            Path::new(template_name),
+            None,
+            &(),
+        )
+        .with_context(|| format!("checking {image}"))?;
+        let Some(sum) = report.sums.first().filter(|_| report.is_length_ok()) else {
+            rep.error(BAD);
+            return Ok(2);
+        };
+        rep.info(&format!("{name} from template: {}", show(&sum.expected)));
+        rep.info(&format!("{name} from image:    {}", show(&sum.actual)));
+        if !report.is_ok() {
+            rep.error(BAD);
+            return Ok(2);
+        }
+        good(rep);
+        return Ok(0);
+    }
     let mut h = Hasher::new(digest.algorithm());
     let mut buf = vec![0u8; BUF];
     let mut total = 0u64;
@@ -420,28 +462,17 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         }
         h.update(buf.get(..n).unwrap_or_default());
     }
-    const BAD: &str = "ERROR: Checksums do not match, image might be corrupted!";
     if total != *len {
         rep.error(BAD);
         return Ok(2);
     }
     let got = h.finalize();
-    let name = if digest.algorithm() == Algorithm::Sha256 {
-        "SHA256"
-    } else {
-        "MD5"
-    };
-    let show = |d: &Digest| if o.hex { d.to_hex() } else { d.to_base64() };
     rep.info(&format!("{name} from template: {}", show(digest)));
     rep.info(&format!("{name} from image:    {}", show(&got)));
     if got != *digest {
         rep.error(BAD);
         return Ok(2);
     }
-    rep.info(&format!("OK: {name} Checksums match, image is good!"));
-    if name == "MD5" {
-        rep.info("WARNING: MD5 is not considered a secure hash!");
-        rep.info("WARNING: It is recommended to verify your image in other ways too!");
-    }
+    good(rep);
     Ok(0)
 }

@@ -13,6 +13,7 @@ mod listing;
 mod missing;
 mod report;
 mod sums;
+mod template;
 mod walk;
 
 use std::ffi::OsString;
@@ -42,13 +43,8 @@ pub fn run(bin: &str, args: Vec<OsString>) -> ExitCode {
         Command::ListTemplate => listing::run(&o, &rep),
         Command::Md5sum => sums::run(&o, &rep, Algorithm::Md5),
         Command::Sha256sum => sums::run(&o, &rep, Algorithm::Sha256),
-        Command::MakeTemplate | Command::Scan => {
-            rep.error(&format!(
-                "{bin}: make-template and scan are not supported by jigsmith's jigdo-file yet; \
-                 use `jigsmith make-template'"
-            ));
-            Ok(3)
-        }
+        Command::MakeTemplate => template::make_template(&o, &rep),
+        Command::Scan => template::scan(&o, &rep),
     };
     match result {
         Ok(code) => ExitCode::from(code),

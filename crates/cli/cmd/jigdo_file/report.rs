@@ -23,6 +23,13 @@ impl Reporter {
         }
     }
 
+    /// A line jigdo-file prints only at `--report=default`.
+    pub fn default_only(&self, msg: &str) {
+        if self.mode == Report::Default {
+            eprintln!("{msg}");
+        }
+    }
+
     /// An error line, printed at every level.
     pub fn error(&self, msg: &str) {
         eprintln!("{msg}");

@@ -16,8 +16,17 @@ pub fn run(o: &Options, rep: &Reporter, algorithm: Algorithm) -> anyhow::Result<
     let files = walk(&o.files, &o.files_from, rep)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for f in &files {
-        match digest_of(f, algorithm) {
+    // --cache: known files are not read again (keyed by path, size, mtime)
+    let cached = match &o.cache {
+        Some(c) => super::template::cached_sums(c, &files, algorithm)?,
+        None => vec![None; files.len()],
+    };
+    for (f, known) in files.iter().zip(cached) {
+        let got = match known {
+            Some(d) => Ok(d),
+            None => digest_of(f, algorithm),
+        };
+        match got {
             Ok(d) => {
                 let sum = if o.hex { d.to_hex() } else { d.to_base64() };
                 print_line(&mut out, &format!("{sum}  {}", f.name))?;

@@ -17,6 +17,8 @@ pub struct InputFile {
     pub path: PathBuf,
     /// The name jigdo-file shows: the part after `//`, or the whole name.
     pub name: String,
+    /// The part before `//` with its trailing `/` (e.g. `/mirror/`), if any.
+    pub label_path: Option<String>,
     pub size: u64,
 }
 
@@ -146,6 +148,7 @@ impl Walker<'_> {
             self.out.push(InputFile {
                 path,
                 name: name.to_string(),
+                label_path: label_path.map(str::to_string),
                 size: meta.len(),
             });
         }

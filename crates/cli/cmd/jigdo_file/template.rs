@@ -1,0 +1,342 @@
+//! `make-template` and `scan`.
+//!
+//! The template is made by `make_template::make` (jigsmith's scanner, ISO
+//! aware, with the persistent checksum cache for `--cache`); the `.jigdo`
+//! is written here in jigdo-file's layout: its header comment, `[Jigdo]`,
+//! `[Image]`, a `[Servers]` line per label in the order the labels were
+//! first used, `[Parts]` in image order. A name's part before `//` becomes
+//! a label (`--label L=/path` names it, else `A`, `B`, … in image order)
+//! served from `file:/path/` unless `--uri L=URI` says otherwise.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use jigsmith_checksum::{Algorithm, Digest};
+use jigsmith_format::{quote_value, Compression};
+use jigsmith_sumcache::{SumCache, Want};
+
+use super::args::{try_help, Options, Report};
+use super::report::Reporter;
+use super::walk::{walk, InputFile};
+use crate::cmd::make_template::{make, TemplateJob};
+use crate::output::AtomicFile;
+
+pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
+    let (Some(image), Some(jigdo), Some(template)) = (&o.image, &o.jigdo, &o.template) else {
+        eprintln!(
+            "{} make-template: Not all of --image, --jigdo, --template specified.\n\
+             (Attempt to deduce missing names failed.)",
+            rep.bin
+        );
+        return Ok(try_help(&rep.bin));
+    };
+    if o.merge.is_some() {
+        rep.error(&format!(
+            "{}: --merge is not supported by jigsmith's jigdo-file; \
+             add the lines to the .jigdo afterwards",
+            rep.bin
+        ));
+        return Ok(3);
+    }
+    if image == "-" || jigdo == "-" || template == "-" {
+        rep.error(&format!(
+            "{}: make-template reads and writes files only, not standard input/output",
+            rep.bin
+        ));
+        return Ok(3);
+    }
+    // both complaints, as jigdo-file gives them
+    let mut exists = false;
+    for out in [jigdo, template] {
+        if !o.force && Path::new(out).exists() {
+            rep.exists(out);
+            exists = true;
+        }
+    }
+    if exists {
+        return Ok(3);
+    }
+    let files = walk(&o.files, &o.files_from, rep)?;
+    if o.files.is_empty() && o.files_from.is_empty() {
+        rep.info(
+            "Warning - no files specified. The template will contain the complete image contents!",
+        );
+    }
+    if let Err(e) = std::fs::File::open(image) {
+        return Ok(rep.cannot_open(image, &e));
+    }
+
+    // make() writes a .jigdo of its own; jigdo-file's is written below
+    let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    let job = TemplateJob {
+        image: PathBuf::from(image),
+        jigdo: scratch.path().join("unused.jigdo"),
+        template: PathBuf::from(template),
+        checksum_lists: Vec::new(),
+        // of files with the same contents jigdo-file names the last one
+        // given; the scanner takes the first
+        files: files.iter().rev().map(|f| f.path.clone()).collect(),
+        maps: Vec::new(),
+        servers: Vec::new(),
+        algorithm: o.algorithm,
+        compression: if o.bzip2 {
+            Compression::Bzip2
+        } else {
+            Compression::Zlib
+        },
+        level: o.level.clamp(1, 9),
+        min_size: o.min_length,
+        cache: o.cache.as_ref().map(PathBuf::from),
+        iso_aware: true,
+        quiet: true,
+    };
+    let made = match make(&job) {
+        Ok(m) => m,
+        Err(e) => {
+            rep.error(&format!("{} make-template: {e:#}", rep.bin));
+            return Ok(3);
+        }
+    };
+
+    let by_path: HashMap<String, &InputFile> = files
+        .iter()
+        .map(|f| (f.path.display().to_string(), f))
+        .collect();
+    let mut labels = Labels::new(o);
+    let mut parts: Vec<(Digest, String)> = Vec::new();
+    let stdout = std::io::stdout();
+    let mut grep = stdout.lock();
+    for (m, name) in made.report.matches.iter().zip(&made.names) {
+        let Some(f) = by_path.get(name) else {
+            continue;
+        };
+        let label_path = f.label_path.as_deref().unwrap_or("");
+        let label = labels.label_for(label_path);
+        if o.report == Report::Grep {
+            writeln!(grep, "{} {label_path}{}", m.offset, f.name)?;
+        } else {
+            rep.info(&format!("Match of `{}' at offset {}", f.name, m.offset));
+        }
+        if let Some(cmd) = &o.match_exec {
+            match_exec(rep, cmd, &label, label_path, f, &m.digest);
+        }
+        if !parts.iter().any(|(d, _)| *d == m.digest) {
+            parts.push((m.digest, format!("{label}:{}", f.name)));
+        }
+    }
+    grep.flush()?;
+    rep.default_only(&format!(
+        "Finished - image size is {} bytes.",
+        made.report.image_len
+    ));
+
+    let t = &made.report.template;
+    let sum = if o.algorithm == Algorithm::Sha256 {
+        format!("Template-SHA256Sum={}", t.template_sha256.to_base64())
+    } else {
+        format!("Template-MD5Sum={}", t.template_md5.to_base64())
+    };
+    let mut text = String::from(
+        "# JigsawDownload\n\
+         # See <https://www.einval.com/~steve/software/jigdo/> for details about jigdo\n\n\
+         [Jigdo]\n",
+    );
+    text += if o.algorithm == Algorithm::Sha256 {
+        "Version=2.0\n"
+    } else {
+        "Version=1.2\n"
+    };
+    text += concat!(
+        "Generator=jigsmith/",
+        env!("CARGO_PKG_VERSION"),
+        " (jigdo-file/0.8.0)\n"
+    );
+    if o.image_section {
+        text += &format!(
+            "\n[Image]\nFilename={}\nTemplate={}\n{sum}\n",
+            quote_value(&leaf(image)),
+            quote_value(&leaf(template)),
+        );
+    }
+    if o.servers_section && !labels.used.is_empty() {
+        text += "\n[Servers]\n";
+        for (label, uri) in &labels.used {
+            text += &format!("{label}={uri}\n");
+        }
+    }
+    text += "\n[Parts]\n";
+    // jigdo-file keeps [Parts] sorted by the (quoted) value
+    let mut lines: Vec<(String, String)> = parts
+        .iter()
+        .map(|(d, location)| (quote_value(location), d.to_base64()))
+        .collect();
+    lines.sort();
+    for (value, sum) in &lines {
+        text += &format!("{sum}={value}\n");
+    }
+    let mut out = AtomicFile::create(Path::new(jigdo))?;
+    out.file()
+        .write_all(text.as_bytes())
+        .with_context(|| format!("writing {jigdo}"))?;
+    out.commit()?;
+    Ok(0)
+}
+
+fn leaf(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_string()
+}
+
+/// Label names and their `[Servers]` values, in the order first used.
+struct Labels {
+    /// `--label L=/path`, path without trailing slashes.
+    given: Vec<(String, String)>,
+    /// `--uri L=URI`.
+    uris: HashMap<String, String>,
+    /// label path → label.
+    by_path: HashMap<String, String>,
+    used: Vec<(String, String)>,
+    next_auto: usize,
+}
+
+impl Labels {
+    fn new(o: &Options) -> Labels {
+        let split = |v: &String| {
+            v.split_once('=')
+                .map(|(l, r)| (l.to_string(), r.to_string()))
+        };
+        Labels {
+            given: o
+                .labels
+                .iter()
+                .filter_map(split)
+                .map(|(l, p)| (l, p.trim_end_matches('/').to_string()))
+                .collect(),
+            uris: o.uris.iter().filter_map(split).collect(),
+            by_path: HashMap::new(),
+            used: Vec::new(),
+            next_auto: 0,
+        }
+    }
+
+    fn label_for(&mut self, label_path: &str) -> String {
+        if let Some(l) = self.by_path.get(label_path) {
+            return l.clone();
+        }
+        let trimmed = label_path.trim_end_matches('/');
+        let named = (!label_path.is_empty())
+            .then(|| self.given.iter().find(|(_, p)| p == trimmed))
+            .flatten()
+            .map(|(l, _)| l.clone());
+        // --uri only counts for a label named with --label (jigdo-file(1))
+        let uri = named.as_ref().and_then(|l| self.uris.get(l)).cloned();
+        let label = named.unwrap_or_else(|| loop {
+            let n = self.next_auto;
+            self.next_auto += 1;
+            let letter = char::from(b'A' + (n % 26) as u8);
+            let candidate = if n < 26 {
+                letter.to_string()
+            } else {
+                format!("{letter}{}", n / 26)
+            };
+            let taken = self.given.iter().any(|(l, _)| *l == candidate)
+                || self.used.iter().any(|(l, _)| *l == candidate);
+            if !taken {
+                break candidate;
+            }
+        });
+        let uri = match uri {
+            Some(u) => u,
+            None if label_path.is_empty() => "file:".to_string(),
+            None => {
+                let mut u = format!("file:{label_path}");
+                if !u.ends_with('/') {
+                    u.push('/');
+                }
+                quote_value(&u)
+            }
+        };
+        self.by_path.insert(label_path.to_string(), label.clone());
+        self.used.push((label.clone(), uri));
+        label
+    }
+}
+
+/// `--match-exec`: the command in a shell, with jigdo-file's variables.
+fn match_exec(rep: &Reporter, cmd: &str, label: &str, label_path: &str, f: &InputFile, d: &Digest) {
+    let (dir, leaf) = match f.name.rfind('/') {
+        Some(i) => (
+            f.name.get(..=i).unwrap_or_default(),
+            f.name.get(i + 1..).unwrap_or_default(),
+        ),
+        None => ("", f.name.as_str()),
+    };
+    let sum = d.to_base64();
+    let (md5, sha256) = if d.algorithm() == Algorithm::Sha256 {
+        (String::new(), sum)
+    } else {
+        (sum, String::new())
+    };
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("LABEL", label)
+        .env("LABELPATH", label_path)
+        .env("MATCHPATH", dir)
+        .env("LEAF", leaf)
+        .env("MD5SUM", md5)
+        .env("SHA256SUM", sha256)
+        .env("FILE", format!("{label_path}{}", f.name))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        rep.error("Command supplied with --match-exec failed");
+    }
+}
+
+/// `scan`: brings the `--cache` file up to date with the files given.
+pub fn scan(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
+    let Some(cache) = &o.cache else {
+        eprintln!("{} scan: Please specify a --cache file.", rep.bin);
+        return Ok(try_help(&rep.bin));
+    };
+    let files = walk(&o.files, &o.files_from, rep)?;
+    let cache =
+        SumCache::open(Path::new(cache)).with_context(|| format!("opening the cache {cache}"))?;
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let want = Want {
+        md5: o.algorithm == Algorithm::Md5,
+        sha256: o.algorithm == Algorithm::Sha256,
+        blocks: true,
+    };
+    for (path, r) in paths.iter().zip(cache.refresh(&paths, want)?) {
+        if let Err(e) = r {
+            rep.error(&format!(
+                "Error while reading `{}' - file will be ignored ({e})",
+                path.display()
+            ));
+        }
+    }
+    Ok(0)
+}
+
+/// The checksums of `files` through the `--cache` file, for md5sum/sha256sum.
+pub fn cached_sums(
+    cache: &str,
+    files: &[InputFile],
+    algorithm: Algorithm,
+) -> anyhow::Result<Vec<Option<Digest>>> {
+    let cache =
+        SumCache::open(Path::new(cache)).with_context(|| format!("opening the cache {cache}"))?;
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let want = Want {
+        md5: algorithm == Algorithm::Md5,
+        sha256: algorithm == Algorithm::Sha256,
+        blocks: false,
+    };
+    Ok(cache
+        .refresh(&paths, want)?
+        .into_iter()
+        .map(|r| r.ok().and_then(|(_, sums)| sums.digest(algorithm)))
+        .collect())
+}
