@@ -473,7 +473,7 @@ fn palo_header(version: u8, cmdline: &[u8], f: &PaloFiles, sa: &mut [u8]) -> Res
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -640,6 +640,130 @@ mod tests {
                 option: "-hppa-hdrversion",
                 ..
             })
+        ));
+    }
+
+    /// Plans an image of a small tree with `block`; the tree lives as long as the returned
+    /// directory.
+    fn plan_with(
+        block: BootBlock,
+        hybrid: crate::Hybrid,
+    ) -> (tempfile::TempDir, Result<crate::Image>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("boot")).unwrap();
+        std::fs::write(dir.path().join("boot/loader"), vec![7u8; 5000]).unwrap();
+        std::fs::write(dir.path().join("boot/tiny"), b"not an ELF").unwrap();
+        let mut options = IsoOptions::builder()
+            .source_date_epoch(Some(1_700_000_000))
+            .boot_block(Some(block))
+            .build();
+        options.hybrid = hybrid;
+        let mut w = crate::IsoWriter::new(options);
+        w.add_root(dir.path());
+        let planned = w.plan();
+        (dir, planned)
+    }
+
+    #[test]
+    fn boot_files_stay_file_data_for_jte() {
+        let (_dir, image) = plan_with(
+            BootBlock::Alpha {
+                file: "/boot/loader".into(),
+            },
+            crate::Hybrid::default(),
+        );
+        let image = image.unwrap();
+        let loader: Vec<_> = image
+            .file_extents()
+            .into_iter()
+            .filter(|e| e.image_path == "/boot/loader")
+            .collect();
+        assert_eq!(
+            loader.len(),
+            1,
+            "the loader is announced as a file, not metadata"
+        );
+        let mut sink = crate::PlainSink::new(Vec::new());
+        image.write(&mut sink).unwrap();
+        let bytes = sink.finish().unwrap();
+        let q = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        assert_eq!(q(480), 10, "5000 bytes are 10 sectors");
+        assert_eq!(q(488) * 512, loader[0].offset);
+    }
+
+    fn refused(block: BootBlock, hybrid: crate::Hybrid) -> Error {
+        match plan_with(block, hybrid).1 {
+            Err(e) => e,
+            Ok(_) => panic!("planned"),
+        }
+    }
+
+    #[test]
+    fn bad_setups_are_refused_before_writing() {
+        let none = crate::Hybrid::default;
+        let incomplete = Palo {
+            cmdline: Some("x".into()),
+            kernel_32: Some("/boot/loader".into()),
+            ..Palo::default()
+        };
+        assert!(matches!(
+            refused(BootBlock::Hppa(incomplete), none()),
+            Error::MissingOption {
+                option: "-hppa-bootloader",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused(
+                BootBlock::MipsBigEndian {
+                    files: vec!["/boot/loader".into(); 16]
+                },
+                none()
+            ),
+            Error::BadBootBlock { .. }
+        ));
+        assert!(matches!(
+            refused(
+                BootBlock::MipsLittleEndian {
+                    file: "/boot/tiny".into()
+                },
+                none()
+            ),
+            Error::BadBootImage { .. }
+        ));
+        assert!(matches!(
+            refused(
+                BootBlock::Alpha {
+                    file: "/boot".into()
+                },
+                none()
+            ),
+            Error::BadBootImage { .. }
+        ));
+        assert!(matches!(
+            refused(
+                BootBlock::Alpha {
+                    file: "/boot/missing".into()
+                },
+                none()
+            ),
+            Error::BootFileMissing { .. }
+        ));
+        let offset = crate::Hybrid {
+            partition_offset: 16,
+            ..none()
+        };
+        assert!(matches!(
+            refused(
+                BootBlock::Alpha {
+                    file: "/boot/loader".into()
+                },
+                offset
+            ),
+            Error::FirstSectorTaken {
+                other: "-partition_offset",
+                ..
+            }
         ));
     }
 }
