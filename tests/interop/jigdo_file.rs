@@ -179,6 +179,7 @@ fn checksums_listings_verify_and_usage_match_jigdo_file() {
             &["ver", "-r", "quiet", "-i", "image.iso", "-t", template],
             b"",
         );
+        t.same(&["ver", "--hex", "-i", "image.iso", "-t", template], b"");
     }
     // -j alone: image and template names are deduced from it
     let ok = t.same(&["verify", "-r", "noprogress", "-j", "image.jigdo"], b"");
@@ -387,6 +388,53 @@ fn make_template_matches_jigdo_file() {
         );
         rebuild(&t.ours_bin(), t.ours.path(), &t.real.path().join(&template));
     }
+    // --match-exec's variables, and the checksum cache
+    let exec = r#"echo "$LABEL|$LABELPATH|$MATCHPATH|$LEAF|$MD5SUM|$FILE" >> matches.log"#;
+    t.same(
+        &[
+            "mt",
+            "-r",
+            "quiet",
+            "-i",
+            "image.iso",
+            "-j",
+            "e.jigdo",
+            "-t",
+            "e.template",
+            "--label",
+            "Deb=mirror",
+            "--match-exec",
+            exec,
+            "--cache",
+            "c.db",
+            "mirror//",
+        ],
+        b"",
+    );
+    t.same_file("matches.log");
+    t.same(
+        &[
+            "scan",
+            "-r",
+            "quiet",
+            "--cache",
+            "c.db",
+            "mirror//sub",
+            "mirror/victim.bin",
+        ],
+        b"",
+    );
+    // md5sum through a fresh cache; jigdo-file 0.8.0 then prints wrong
+    // sums from a cache it has filled (all `A`s), jigsmith the right ones
+    let first = t.same(
+        &["md5sum", "-r", "quiet", "--cache", "d.db", "mirror//"],
+        b"",
+    );
+    let again = Command::new(t.ours_bin())
+        .args(["md5sum", "-r", "quiet", "--cache", "d.db", "mirror//"])
+        .current_dir(t.ours.path())
+        .ok();
+    assert!(first.stdout == again.stdout, "sums from the cache differ");
     // existing outputs, no names
     let out = t.same(
         &[

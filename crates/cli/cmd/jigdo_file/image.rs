@@ -410,7 +410,8 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     } else {
         "MD5"
     };
-    let show = |d: &Digest| if o.hex { d.to_hex() } else { d.to_base64() };
+    // Base64 even with --hex, as jigdo-file
+    let show = |d: &Digest| d.to_base64();
     let good = |rep: &Reporter| {
         rep.info(&format!("OK: {name} Checksums match, image is good!"));
         if name == "MD5" {
