@@ -160,6 +160,18 @@ fn checksums_listings_verify_and_usage_match_jigdo_file() {
         &["md5sum", "-r", "quiet", "-T", "-", "mirror/k1024.bin"],
         b"mirror/victim.bin\nmirror/with space.bin\n\nmirror/one.bin\n",
     );
+    // an unreadable list is reported, the rest done
+    t.same(
+        &[
+            "md5sum",
+            "-r",
+            "quiet",
+            "-T",
+            "no-such.list",
+            "mirror/victim.bin",
+        ],
+        b"",
+    );
     for template in ["image.template", "sha.template"] {
         t.same(&["list-template", "-t", template], b"");
         t.same(&["ls", "--hex", "--template", template], b"");

@@ -38,19 +38,18 @@ pub fn walk(
     for n in names {
         w.arg(n);
     }
+    // an unreadable list is reported and skipped, as jigdo-file does
     for list in files_from {
-        let lines = read_list(list).map_err(|e| {
-            anyhow::anyhow!(if list == "-" {
-                format!(
-                    "Error reading filenames from standard input ({})",
-                    strerror(&e)
-                )
-            } else {
-                format!("Error reading filenames from `{list}' ({})", strerror(&e))
-            })
-        })?;
-        for n in &lines {
-            w.arg(n);
+        match read_list(list) {
+            Ok(lines) => lines.iter().for_each(|n| w.arg(n)),
+            Err(e) if list == "-" => rep.error(&format!(
+                "Error reading filenames from standard input ({})",
+                strerror(&e)
+            )),
+            Err(e) => rep.error(&format!(
+                "Error reading filenames from `{list}' ({})",
+                strerror(&e)
+            )),
         }
     }
     Ok(w.out)
