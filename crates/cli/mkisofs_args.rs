@@ -364,6 +364,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-grub2-mbr" => o.hybrid.grub2_mbr = Some(PathBuf::from(value(&mut it)?)),
             "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
             "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
+            "-appended_part_as_gpt" => o.hybrid.appended_part_as_gpt = true,
             "-append_partition" => {
                 let number = string(&mut it)?;
                 let ty = string(&mut it)?;
@@ -917,6 +918,13 @@ mod tests {
             .hybrid;
         assert_eq!(h.appended_partitions[0].type_byte, 0x06);
         assert!(h.chrp_boot_part);
+        assert!(
+            parse(&["-appended_part_as_gpt"])
+                .unwrap()
+                .options
+                .hybrid
+                .appended_part_as_gpt
+        );
         for bad in [
             ["5", "0x83"],
             ["0", "0x83"],

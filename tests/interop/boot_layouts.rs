@@ -151,6 +151,12 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
     }
+    if args.contains(&"-appended_part_as_gpt") {
+        // GPT header: its CRC, own and backup LBA, last usable LBA, entry array CRC; each
+        // entry's first and last LBA
+        fields.extend([528..532, 536..552, 560..568, 600..604]);
+        fields.extend((0..8).map(|i| 1024 + 128 * i + 32..1024 + 128 * i + 48));
+    }
     fields
 }
 
@@ -341,6 +347,19 @@ fn system_area_options_like_xorriso() {
             cat(&[&grub2, &["-chrp-boot", "--mbr-force-bootable"]]),
         ),
         ("append", cat(&[&append])),
+        ("append-gpt", cat(&[&append, &["-appended_part_as_gpt"]])),
+        (
+            "append-gpt-offset-force",
+            cat(&[
+                &append,
+                &offset,
+                &["-appended_part_as_gpt", "--mbr-force-bootable"],
+            ]),
+        ),
+        (
+            "append-gpt-grub2",
+            cat(&[&append, &grub2, &["-appended_part_as_gpt"]]),
+        ),
         (
             "append-named-types",
             cat(&[&[
@@ -397,7 +416,33 @@ fn system_area_options_like_xorriso() {
         if let Some(want) = whole {
             assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
         }
-        if args.contains(&"-append_partition") {
+        if args.contains(&"-appended_part_as_gpt") {
+            // one protective partition over the whole image; the backup GPT at its end
+            let want = format!("MBR partition : 1 0x00 0xee 1 {}", sectors - 1);
+            assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
+            assert_eq!(&image[image.len() - 512..image.len() - 504], b"EFI PART");
+            // the raw report: the normalised one masks partition addresses
+            let raw = xorriso_stdout(&ours, &["-report_system_area", "plain"]);
+            let field = |key: &str, n: &str| -> Option<Vec<String>> {
+                raw.lines().find_map(|r| {
+                    let (k, v) = r.split_once(':')?;
+                    let mut v = v.split_whitespace();
+                    (k.trim() == key && v.next()? == n).then(|| v.map(str::to_owned).collect())
+                })
+            };
+            for (file, gpt_name) in [("part.img", "Appended2"), ("esp.img", "Appended4")] {
+                let n = (1..=8)
+                    .map(|n| n.to_string())
+                    .find(|n| field("GPT partname local", n) == Some(vec![gpt_name.to_string()]))
+                    .unwrap_or_else(|| panic!("{name}: no {gpt_name} in\n{raw}"));
+                let start: u64 = field("GPT start and size", &n)
+                    .and_then(|v| v.first()?.parse().ok())
+                    .unwrap_or_else(|| panic!("{name}: no start of {gpt_name}"));
+                let data = read(&l.aux.join(file));
+                let at = usize::try_from(start * 512).unwrap();
+                assert_eq!(&image[at..at + data.len()], &data[..], "{name}: {file}");
+            }
+        } else if args.contains(&"-append_partition") {
             // each partition holds its file, the -pad blocks follow the last one
             for (slot, file) in [(1usize, "part.img"), (3, "esp.img")] {
                 let data = read(&l.aux.join(file));
@@ -435,7 +480,7 @@ fn jte_with_embedded_boot_and_appended_partitions() {
     list.arg(&mirror);
     write(&l.aux.join("checksums"), list.ok().stdout);
     let map = format!("Deb={}/", p(&mirror));
-    let args = [
+    let mbr_args = [
         "-r",
         "-J",
         "-G",
@@ -461,15 +506,27 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         "-jigdo-min-file-size",
         "1024",
     ];
+    let gpt_args: Vec<&str> = mbr_args
+        .iter()
+        .copied()
+        .chain(["-appended_part_as_gpt"])
+        .collect();
+    for (set, args) in [("mbr", &mbr_args[..]), ("gpt", &gpt_args[..])] {
+        jte_rebuild(&l, &mirror, set, args);
+    }
+}
+
+/// One option set of [`jte_with_embedded_boot_and_appended_partitions`].
+fn jte_rebuild(l: &Layouts, mirror: &Path, set: &str, args: &[&str]) {
     let run = |cmd: Command, name: &str| -> (PathBuf, PathBuf, PathBuf) {
-        let dir = l.aux.join(name);
+        let dir = l.aux.join(set).join(name);
         let (iso, jigdo, template) = (
             dir.join("img.iso"),
             dir.join("img.jigdo"),
             dir.join("img.template"),
         );
         mkdir_parent(&iso);
-        let mut cmd = mkisofs(cmd, &l, &args, &iso);
+        let mut cmd = mkisofs(cmd, l, args, &iso);
         cmd.arg("-jigdo-jigdo")
             .arg(&jigdo)
             .arg("-jigdo-template")
@@ -481,21 +538,21 @@ fn jte_with_embedded_boot_and_appended_partitions() {
     let (iso, jigdo, template) = run(jigsmith(["mkisofs", "-quiet"]), "jigsmith");
     let parts = |path: &Path| raw_parts(&String::from_utf8_lossy(&read(path)));
     let ours = parts(&jigdo);
-    assert_eq!(ours, parts(&their_jigdo), "[Parts] like xorriso's");
-    assert_eq!(ours.len(), 1, "the .deb only: {ours:?}");
+    assert_eq!(ours, parts(&their_jigdo), "{set}: [Parts] like xorriso's");
+    assert_eq!(ours.len(), 1, "{set}: the .deb only: {ours:?}");
     assert!(
         ours[0].ends_with("=Deb:pool/main/h/hello/hello_1.0_all.deb"),
-        "{ours:?}"
+        "{set}: {ours:?}"
     );
     assert_eq!(
         normalise_with(&xorriso_stdout(&iso, &REPORT_ARGS), false),
         normalise_with(&xorriso_stdout(&their_iso, &REPORT_ARGS), false),
-        "reports of the JTE images"
+        "{set}: reports of the JTE images"
     );
     let rebuild = Rebuild {
         jigdo: Some(jigdo),
         template,
-        maps: vec![format!("Deb={}", p(&mirror))],
+        maps: vec![format!("Deb={}", p(mirror))],
         lists: Vec::new(),
         sha256: false,
         expected: iso,

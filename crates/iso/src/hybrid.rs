@@ -29,7 +29,7 @@ const SECTORS_PER_BLOCK: u64 = 4;
 const SYSTEM_AREA_SECTORS: u64 = SYSTEM_AREA_BLOCKS as u64 * SECTORS_PER_BLOCK;
 const GPT_ENTRY_SIZE: usize = 128;
 /// EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, Basic Data, in on-disk byte order.
-const BASIC_DATA: [u8; 16] = [
+pub(crate) const BASIC_DATA: [u8; 16] = [
     0xa2, 0xa0, 0xd0, 0xeb, 0xe5, 0xb9, 0x33, 0x44, 0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7,
 ];
 /// How isohdpfx.bin starts: `xor bp,bp` and 30 `nop`s, room for an APM block 0 header.
@@ -185,7 +185,7 @@ pub(crate) struct Geometry {
 }
 
 impl Geometry {
-    const DEFAULT: Geometry = Geometry {
+    pub(crate) const DEFAULT: Geometry = Geometry {
         heads: 64,
         sectors: 32,
     };
@@ -282,7 +282,7 @@ pub(crate) fn mbr_entry(status: u8, ty: u8, start: u64, sectors: u64, chs: Chs) 
 /// (`gpt_disk_guid=volume_date_uuid`): the 16 date digits `YYYYMMDDhhmmsscc` with the centiseconds
 /// moved to bytes 9 and 10 (libisofs: digits 0..9, 14..16, 9..14), version 4 / variant bits set,
 /// and byte 9 varied by the GUID's number (0 = disk, n = partition n).
-fn guid(created: i64, index: u8) -> [u8; 16] {
+pub(crate) fn guid(created: i64, index: u8) -> [u8; 16] {
     let date = volume_date(Some(created));
     let digits = date.get(..16).unwrap_or(&[b'0'; 16]);
     let mut g = [0u8; 16];

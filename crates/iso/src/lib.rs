@@ -43,6 +43,7 @@ mod hybrid;
 mod layout;
 mod names;
 mod options;
+mod part_gpt;
 mod partitions;
 mod rockridge;
 mod sink;

@@ -119,6 +119,9 @@ pub struct Hybrid {
     /// `-chrp-boot-part`: one bootable MBR partition of type 0x96 (CHRP) over the whole image,
     /// for IBM POWER/CHRP firmware; it excludes every other MBR partition.
     pub chrp_boot_part: bool,
+    /// `-appended_part_as_gpt`: the appended partitions go into a GPT (gaps filled, backup at
+    /// the end of the image) behind a protective 0xEE MBR partition, not into the MBR.
+    pub appended_part_as_gpt: bool,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

@@ -12,7 +12,8 @@
 //!
 //! - `-append_partition N TYPE FILE`: FILE's data after the ISO filesystem, whole blocks, in the
 //!   order of N, as MBR partition N; partition 1 then covers the filesystem only (type 0x83), and
-//!   the `-pad` blocks follow the last partition.
+//!   the `-pad` blocks follow the last partition; with `-appended_part_as_gpt` they are GPT
+//!   partitions instead (see `part_gpt`) and the MBR protects the whole image (type 0xEE).
 //!
 //! All of it is image metadata: JTE puts it in the template like any other system area, and an
 //! appended partition's data is template data too (libjte matches files of the ISO tree only;
@@ -27,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
+use crate::part_gpt::{self, BACKUP_BLOCKS};
 use crate::sun_label;
 
 /// Bytes of the system area.
@@ -297,8 +299,11 @@ pub(crate) struct Appended {
     /// Blocks of the ISO filesystem, which MBR partition 1 covers.
     iso_blocks: u64,
     pub parts: Vec<Placed>,
-    /// Blocks of the whole image: the partitions and, after them, the `-pad` blocks.
+    /// Blocks of the whole image: the partitions and, after them, the `-pad` blocks (and the
+    /// backup GPT).
     pub end_blocks: u64,
+    /// With `-appended_part_as_gpt`: the backup GPT, the image's last bytes.
+    pub backup_gpt: Vec<u8>,
 }
 
 impl Appended {
@@ -360,7 +365,12 @@ impl Appended {
             });
             pos = start + meta.len().div_ceil(BLOCK);
         }
-        let end_blocks = pos + pad;
+        let backup = if h.appended_part_as_gpt && sparc.is_none() {
+            BACKUP_BLOCKS
+        } else {
+            0
+        };
+        let end_blocks = pos + pad + backup;
         let volume = if h.protective_msdos_label || h.partition_offset != 0 {
             end_blocks
         } else {
@@ -375,17 +385,28 @@ impl Appended {
             iso_blocks,
             parts,
             end_blocks,
+            backup_gpt: Vec::new(),
         })
     }
 
     /// The MBR with the appended partitions: partition 1 redone over the filesystem alone (from
     /// sector 1 for a protective label, from the offset with `-partition_offset`, else from 0 as
     /// type 0x83), entries 2.. of the other tables dropped, then one entry per partition, then the
-    /// bootable flag rules.
-    pub(crate) fn patch_mbr(&self, opts: &IsoOptions, mut sa: Vec<u8>) -> Vec<u8> {
+    /// bootable flag rules. With `-appended_part_as_gpt`, partition 1 is a protective 0xEE one
+    /// over the whole image and the GPT (its backup kept for the image end) goes into sectors
+    /// 1..64; `created` dates its GUIDs.
+    pub(crate) fn patch_system_area(
+        &mut self,
+        opts: &IsoOptions,
+        mut sa: Vec<u8>,
+        created: i64,
+    ) -> Vec<u8> {
         // a Sun disk label lists -sparc-boot's partitions instead of an MBR
         if self.parts.is_empty() || matches!(opts.boot_block, Some(BootBlock::Sparc(_))) {
             return sa;
+        }
+        if opts.hybrid.appended_part_as_gpt {
+            return self.gpt_system_area(opts, sa, created);
         }
         let h = &opts.hybrid;
         let mut mbr = [0u8; 512];
@@ -433,6 +454,50 @@ impl Appended {
         if let Some(dst) = sa.get_mut(..512) {
             dst.copy_from_slice(&mbr);
         }
+        sa
+    }
+}
+
+impl Appended {
+    fn gpt_system_area(&mut self, opts: &IsoOptions, mut sa: Vec<u8>, created: i64) -> Vec<u8> {
+        let h = &opts.hybrid;
+        let parts: Vec<part_gpt::Part> = self
+            .parts
+            .iter()
+            .map(|p| (p.number, p.type_byte, p.start, p.size.div_ceil(BLOCK)))
+            .collect();
+        let gpt = part_gpt::build(
+            &parts,
+            self.iso_blocks,
+            u64::from(h.partition_offset),
+            self.end_blocks,
+            created,
+        );
+        let mut mbr = [0u8; 512];
+        if let Some(first) = sa.get(..512) {
+            mbr.copy_from_slice(first);
+        }
+        mbr[446..510].fill(0);
+        let sectors = self.end_blocks * 4;
+        mbr[446..462].copy_from_slice(&mbr_entry(
+            0,
+            0xee,
+            1,
+            sectors.saturating_sub(1),
+            Chs::Offset(Geometry::DEFAULT),
+        ));
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+        if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
+            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
+        }
+        if let Some(dst) = sa.get_mut(..512) {
+            dst.copy_from_slice(&mbr);
+        }
+        if let Some(dst) = sa.get_mut(512..512 + gpt.primary.len()) {
+            dst.copy_from_slice(&gpt.primary);
+        }
+        self.backup_gpt = gpt.backup;
         sa
     }
 }
@@ -667,5 +732,41 @@ mod tests {
         let mut w = crate::IsoWriter::new(opts);
         w.add_root(&tree);
         assert!(matches!(w.plan(), Err(Error::OptionConflict { .. })));
+    }
+
+    #[test]
+    fn appended_partitions_as_gpt() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let esp = d.path().join("esp.img");
+        std::fs::write(&esp, vec![0xee; 8192]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.appended_partitions = vec![AppendedPartition {
+            number: 2,
+            type_byte: 0xef,
+            path: esp,
+        }];
+        opts.hybrid.appended_part_as_gpt = true;
+        let img = write(opts, &tree);
+        let volume = le32(&img, 16 * 2048 + 80) as usize;
+        let sectors = img.len() as u32 / 512;
+        // protective MBR, primary GPT in sector 1, partition data after the volume, -pad, then
+        // the 16-block backup GPT
+        assert_eq!(&img[446..451], &[0, 0, 2, 0, 0xee]);
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (1, sectors - 1));
+        assert_eq!(&img[510..512], &[0x55, 0xaa]);
+        assert_eq!(&img[512..520], b"EFI PART");
+        assert!(img[volume * 2048..volume * 2048 + 8192]
+            .iter()
+            .all(|&b| b == 0xee));
+        assert_eq!(img.len(), (volume + 4 + 150 + 16) * 2048);
+        assert_eq!(&img[img.len() - 512..img.len() - 504], b"EFI PART");
+        assert_eq!(
+            &img[img.len() - 512 - 248 * 128..img.len() - 512],
+            &img[1024..1024 + 248 * 128],
+            "backup entries equal the primary ones"
+        );
     }
 }

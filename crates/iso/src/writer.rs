@@ -100,7 +100,7 @@ impl IsoWriter {
             let geometry = hybrid::Geometry::for_image(blocks);
             layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
-        let appended = Appended::place(opts, &mut layout)?;
+        let mut appended = Appended::place(opts, &mut layout)?;
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
@@ -119,7 +119,7 @@ impl IsoWriter {
                 &mut system_area,
             )?;
         }
-        let system_area = appended.patch_mbr(opts, system_area);
+        let system_area = appended.patch_system_area(opts, system_area, created);
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;
         Ok(Image {
             options: opts.clone(),
@@ -279,6 +279,12 @@ impl Image {
             out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
             partitions::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
             out.pad_to_block()?;
+        }
+        if !self.appended.backup_gpt.is_empty() {
+            let at = (self.appended.end_blocks * BLOCK)
+                .saturating_sub(self.appended.backup_gpt.len() as u64);
+            out.zeros(at.saturating_sub(out.offset))?;
+            out.meta(&self.appended.backup_gpt)?;
         }
         let end = u64::from(l.total_blocks) * BLOCK;
         let tail_start = end - self.tail.len() as u64;
