@@ -400,6 +400,34 @@ fn make_template_matches_jigdo_file() {
         );
         rebuild(&t.ours_bin(), t.ours.path(), &t.real.path().join(&template));
     }
+    // the names, an empty line, then the image, all on stdin
+    let mut stdin = b"mirror//sub\nmirror//victim.bin\n\n".to_vec();
+    stdin.extend(read(&t.iso));
+    t.same(
+        &[
+            "mt",
+            "-r",
+            "noprogress",
+            "-i",
+            "-",
+            "-T",
+            "-",
+            "-j",
+            "s.jigdo",
+            "-t",
+            "s.template",
+        ],
+        &stdin,
+    );
+    let strip = |dir: &Path| -> Vec<String> {
+        String::from_utf8(read(&dir.join("s.jigdo")))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("Generator=") && !l.starts_with("Template-"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(strip(t.real.path()), strip(t.ours.path()));
     // --match-exec's variables, and the checksum cache
     let exec = r#"echo "$LABEL|$LABELPATH|$MATCHPATH|$LEAF|$MD5SUM|$FILE" >> matches.log"#;
     t.same(

@@ -40,9 +40,10 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         ));
         return Ok(3);
     }
-    if image == "-" || jigdo == "-" || template == "-" {
+    if jigdo == "-" || template == "-" {
         rep.error(&format!(
-            "{}: make-template reads and writes files only, not standard input/output",
+            "{}: make-template writes the .jigdo and .template to files only, \
+             not to standard output",
             rep.bin
         ));
         return Ok(3);
@@ -64,14 +65,31 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
             "Warning - no files specified. The template will contain the complete image contents!",
         );
     }
-    if let Err(e) = std::fs::File::open(image) {
-        return Ok(rep.cannot_open(image, &e));
-    }
+    // `-i -`: the image follows the names (-T -) on stdin; the scanner
+    // wants a file, so it is spooled next to the template first
+    let spooled = if image == "-" {
+        let dir = match Path::new(template).parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut f = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        std::io::copy(&mut std::io::stdin().lock(), f.as_file_mut())
+            .context("reading the image from standard input")?;
+        Some(f)
+    } else {
+        if let Err(e) = std::fs::File::open(image) {
+            return Ok(rep.cannot_open(image, &e));
+        }
+        None
+    };
 
     // make() writes a .jigdo of its own; jigdo-file's is written below
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let job = TemplateJob {
-        image: PathBuf::from(image),
+        image: spooled
+            .as_ref()
+            .map_or_else(|| PathBuf::from(image), |f| f.path().to_path_buf()),
         jigdo: scratch.path().join("unused.jigdo"),
         template: PathBuf::from(template),
         checksum_lists: Vec::new(),
