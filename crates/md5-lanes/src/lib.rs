@@ -34,6 +34,9 @@
 mod avx2;
 mod rounds;
 mod scalar;
+mod single;
+
+pub use single::Md5;
 
 /// Messages hashed side by side.
 pub const LANES: usize = 8;

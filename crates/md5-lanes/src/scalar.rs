@@ -16,20 +16,28 @@ pub(crate) fn compress(state: &mut [u32; 4], data: &[u8]) {
             (f, $a:ident, $b:ident, $c:ident, $d:ident, $m:literal, $k:literal, $s:literal) => {
                 step!(@ ($d ^ ($b & ($c ^ $d))), $a, $b, $m, $k, $s)
             };
+            // G(b, c, d) = (b & d) | (c & !d), and the two halves never
+            // overlap, so | is +: c & !d does not wait for b, which shortens
+            // the dependency chain (a few % faster for one long stream).
             (g, $a:ident, $b:ident, $c:ident, $d:ident, $m:literal, $k:literal, $s:literal) => {
-                step!(@ ($c ^ ($d & ($b ^ $c))), $a, $b, $m, $k, $s)
+                $a = $b.wrapping_add(
+                    $a.wrapping_add(m[$m].wrapping_add($k))
+                        .wrapping_add($c & !$d)
+                        .wrapping_add($b & $d)
+                        .rotate_left($s),
+                )
             };
             (h, $a:ident, $b:ident, $c:ident, $d:ident, $m:literal, $k:literal, $s:literal) => {
-                step!(@ ($b ^ $c ^ $d), $a, $b, $m, $k, $s)
+                step!(@ (($c ^ $d) ^ $b), $a, $b, $m, $k, $s)
             };
             (i, $a:ident, $b:ident, $c:ident, $d:ident, $m:literal, $k:literal, $s:literal) => {
                 step!(@ ($c ^ ($b | !$d)), $a, $b, $m, $k, $s)
             };
+            // the message word and constant are added first: only f waits for b
             (@ $f:expr, $a:ident, $b:ident, $m:literal, $k:literal, $s:literal) => {
                 $a = $b.wrapping_add(
-                    $a.wrapping_add($f)
-                        .wrapping_add(m[$m])
-                        .wrapping_add($k)
+                    $a.wrapping_add(m[$m].wrapping_add($k))
+                        .wrapping_add($f)
                         .rotate_left($s),
                 )
             };

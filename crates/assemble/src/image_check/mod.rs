@@ -317,7 +317,12 @@ pub fn check_image(
         let read = read_chunks(&mut file, senders, pool_tx, &pool_rx, progress);
         let digests: Vec<Digest> = hashers
             .into_iter()
-            .map(|h| h.join().map_err(|_| Error::WorkerGone("an image hasher")))
+            .map(|h| {
+                h.join()
+                    .ok()
+                    .flatten()
+                    .ok_or(Error::WorkerGone("an image hasher"))
+            })
             .collect::<Result<_>>()?;
         let file_digests = files
             .join()
@@ -412,12 +417,21 @@ fn read_chunks(
     }
 }
 
-fn hash_image(algorithm: Algorithm, rx: Receiver<Arc<Chunk>>) -> Digest {
+/// The image's digest: the critical path of a check, so MD5 (one long
+/// stream) uses md5-lanes' latency-tuned kernel rather than `md-5`.
+fn hash_image(algorithm: Algorithm, rx: Receiver<Arc<Chunk>>) -> Option<Digest> {
+    if algorithm == Algorithm::Md5 {
+        let mut h = jigsmith_md5_lanes::Md5::new();
+        for chunk in rx {
+            h.update(&chunk.data);
+        }
+        return Digest::new(algorithm, &h.finalize()).ok();
+    }
     let mut h = Hasher::new(algorithm);
     for chunk in rx {
         h.update(&chunk.data);
     }
-    h.finalize()
+    Some(h.finalize())
 }
 
 /// The `# Image Hex …Sum` comments of the `.jigdo` that parse.
