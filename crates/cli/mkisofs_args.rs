@@ -365,6 +365,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
             "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
             "-appended_part_as_gpt" => o.hybrid.appended_part_as_gpt = true,
+            "-appended_part_as_apm" => o.hybrid.appended_part_as_apm = true,
             "-append_partition" => {
                 let number = string(&mut it)?;
                 let ty = string(&mut it)?;
@@ -918,13 +919,11 @@ mod tests {
             .hybrid;
         assert_eq!(h.appended_partitions[0].type_byte, 0x06);
         assert!(h.chrp_boot_part);
-        assert!(
-            parse(&["-appended_part_as_gpt"])
-                .unwrap()
-                .options
-                .hybrid
-                .appended_part_as_gpt
-        );
+        let h = parse(&["-appended_part_as_gpt", "-appended_part_as_apm"])
+            .unwrap()
+            .options
+            .hybrid;
+        assert!(h.appended_part_as_gpt && h.appended_part_as_apm);
         for bad in [
             ["5", "0x83"],
             ["0", "0x83"],

@@ -126,10 +126,17 @@ fn plain_report(iso: &Path, sized: bool) -> Vec<String> {
     normalise_with(&xorriso_stdout(iso, &REPORT_ARGS), sized)
 }
 
-/// The `cmd` reports, normalised.
-fn cmd_report(iso: &Path) -> Vec<String> {
-    let args = ["-report_el_torito", "cmd", "-report_system_area", "cmd"];
-    normalise_cmd(&xorriso_stdout(iso, &args))
+/// The `cmd` reports, normalised, and xorriso's exit status: 32 ("SORRY") where it cannot
+/// propose commands for what it found (an APM of appended partitions), which must then be so
+/// for xorriso's own image too.
+fn cmd_report(iso: &Path) -> (Option<i32>, Vec<String>) {
+    let mut cmd = tool("xorriso", ["-indev"]);
+    cmd.arg(iso)
+        .args(["-report_el_torito", "cmd", "-report_system_area", "cmd"]);
+    let out = cmd.output_of();
+    let code = out.status.code();
+    assert!(matches!(code, Some(0 | 32)), "{}: {out:?}", iso.display());
+    (code, normalise_cmd(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Bytes of the first sector that depend on the image layout for these options: the GRUB2
@@ -150,6 +157,13 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
     ];
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
+    }
+    if args.contains(&"-appended_part_as_apm") {
+        // APM entries: each partition's start and the gap's size
+        for block in 2..5 {
+            fields.push(block * 512 + 8..block * 512 + 16);
+            fields.push(block * 512 + 84..block * 512 + 88);
+        }
     }
     if args.contains(&"-appended_part_as_gpt") {
         // GPT header: its CRC, own and backup LBA, last usable LBA, entry array CRC; each
@@ -348,6 +362,15 @@ fn system_area_options_like_xorriso() {
         ),
         ("append", cat(&[&append])),
         ("append-gpt", cat(&[&append, &["-appended_part_as_gpt"]])),
+        ("append-apm", cat(&[&append, &["-appended_part_as_apm"]])),
+        (
+            "append-apm-protective-G",
+            cat(&[
+                &append,
+                &protective,
+                &["-appended_part_as_apm", "-G", "sa.bin"],
+            ]),
+        ),
         (
             "append-gpt-offset-force",
             cat(&[
@@ -399,7 +422,8 @@ fn system_area_options_like_xorriso() {
         let rep = plain_report(&ours, true);
         let sectors = image.len() as u64 / 512;
         if args.contains(&"-G") {
-            assert_eq!(image[..440], read(&l.aux.join("sa.bin"))[..440], "{name}");
+            // (an APM's block 0 takes the first 8 bytes)
+            assert_eq!(image[8..440], read(&l.aux.join("sa.bin"))[8..440], "{name}");
         }
         if args.contains(&"--grub2-mbr") {
             // the boot image's 512-byte sector address + 4, where GRUB2's MBR reads it
@@ -440,6 +464,26 @@ fn system_area_options_like_xorriso() {
                     .unwrap_or_else(|| panic!("{name}: no start of {gpt_name}"));
                 let data = read(&l.aux.join(file));
                 let at = usize::try_from(start * 512).unwrap();
+                assert_eq!(&image[at..at + data.len()], &data[..], "{name}: {file}");
+            }
+        } else if args.contains(&"-appended_part_as_apm") {
+            assert_eq!(
+                &image[..8],
+                b"ER\x02\x00\xeb\x02\xff\xff",
+                "{name}: APM block 0"
+            );
+            assert_eq!(
+                &image[446 + 16..510],
+                &[0u8; 48][..],
+                "{name}: MBR entry 1 only"
+            );
+            for (block, file) in [(3usize, "part.img"), (4, "esp.img")] {
+                let e = &image[block * 512..block * 512 + 512];
+                assert_eq!(&e[..2], b"PM", "{name}");
+                let be =
+                    |at: usize| u64::from(u32::from_be_bytes(e[at..at + 4].try_into().unwrap()));
+                let data = read(&l.aux.join(file));
+                let at = usize::try_from(be(8) * 512).unwrap();
                 assert_eq!(&image[at..at + data.len()], &data[..], "{name}: {file}");
             }
         } else if args.contains(&"-append_partition") {

@@ -122,6 +122,9 @@ pub struct Hybrid {
     /// `-appended_part_as_gpt`: the appended partitions go into a GPT (gaps filled, backup at
     /// the end of the image) behind a protective 0xEE MBR partition, not into the MBR.
     pub appended_part_as_gpt: bool,
+    /// `-appended_part_as_apm`: the appended partitions are listed in an Apple Partition Map
+    /// (512-byte blocks) instead of the MBR.
+    pub appended_part_as_apm: bool,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

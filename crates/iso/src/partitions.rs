@@ -13,7 +13,8 @@
 //! - `-append_partition N TYPE FILE`: FILE's data after the ISO filesystem, whole blocks, in the
 //!   order of N, as MBR partition N; partition 1 then covers the filesystem only (type 0x83), and
 //!   the `-pad` blocks follow the last partition; with `-appended_part_as_gpt` they are GPT
-//!   partitions instead (see `part_gpt`) and the MBR protects the whole image (type 0xEE).
+//!   partitions instead (see `part_gpt`) and the MBR protects the whole image (type 0xEE);
+//!   with `-appended_part_as_apm` they are listed in an Apple Partition Map, not the MBR.
 //!
 //! All of it is image metadata: JTE puts it in the template like any other system area, and an
 //! appended partition's data is template data too (libjte matches files of the ISO tree only;
@@ -112,6 +113,12 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
                 second,
             });
         }
+    }
+    if h.appended_part_as_apm && h.appended_part_as_gpt {
+        // libisofs then needs an APM of 2048-byte blocks beside the GPT
+        return Err(Error::Unsupported {
+            feature: "-appended_part_as_apm with -appended_part_as_gpt",
+        });
     }
     if !h.appended_partitions.is_empty() {
         if h.mbr_template.is_some() {
@@ -433,7 +440,13 @@ impl Appended {
             iso.saturating_sub(first),
             Chs::Offset(geometry),
         ));
-        for p in &self.parts {
+        // with -appended_part_as_apm the partitions are in the APM only (libisofs)
+        let in_mbr = if h.appended_part_as_apm {
+            &[][..]
+        } else {
+            &self.parts[..]
+        };
+        for p in in_mbr {
             let at = 446 + 16 * usize::from(p.number.clamp(1, MBR_PARTITIONS) - 1);
             let entry = mbr_entry(
                 0,
@@ -454,7 +467,85 @@ impl Appended {
         if let Some(dst) = sa.get_mut(..512) {
             dst.copy_from_slice(&mbr);
         }
+        if h.appended_part_as_apm {
+            self.write_apm(&mut sa);
+        }
         sa
+    }
+}
+
+/// APM block size of `-appended_part_as_apm` without a GPT (libisofs picks 512 then).
+const APM_BLOCK: usize = 512;
+/// libisofs' 8-byte APM block 0 (`ER`, block size 512, then harmless x86 code) over the MBR.
+const APM_BLOCK0: [u8; 8] = [0x45, 0x52, 0x02, 0x00, 0xeb, 0x02, 0xff, 0xff];
+
+/// One 512-byte APM entry (Inside Macintosh: Devices, "Partition Map Entry").
+fn apm_entry(
+    map_entries: u32,
+    start: u64,
+    count: u64,
+    name: &str,
+    ty: &str,
+    flags: u32,
+) -> [u8; APM_BLOCK] {
+    let be = |v: u64| u32::try_from(v).unwrap_or(u32::MAX).to_be_bytes();
+    let mut e = [0u8; APM_BLOCK];
+    e[0..2].copy_from_slice(b"PM");
+    e[4..8].copy_from_slice(&map_entries.to_be_bytes());
+    e[8..12].copy_from_slice(&be(start));
+    e[12..16].copy_from_slice(&be(count));
+    for (d, s) in e[16..48].iter_mut().zip(name.bytes()) {
+        *d = s;
+    }
+    for (d, s) in e[48..80].iter_mut().zip(ty.bytes()) {
+        *d = s;
+    }
+    e[84..88].copy_from_slice(&be(count));
+    e[88..92].copy_from_slice(&flags.to_be_bytes());
+    e
+}
+
+impl Appended {
+    /// `-appended_part_as_apm`: an Apple Partition Map of 512-byte blocks listing the map, a
+    /// `Gap0` (`ISO9660_data`) from block 16 to the first partition (and further gaps between
+    /// partitions), and the partitions as `AppendedN` of type `Data`, as libisofs writes it.
+    fn write_apm(&self, sa: &mut [u8]) {
+        let mut parts: Vec<(u64, u64, String, &str)> = Vec::new();
+        let mut end = 16u64;
+        let mut gaps = 0;
+        for p in &self.parts {
+            if end < p.start {
+                parts.push((end, p.start - end, format!("Gap{gaps}"), "ISO9660_data"));
+                gaps += 1;
+            }
+            let blocks = p.size.div_ceil(BLOCK);
+            parts.push((p.start, blocks, format!("Appended{}", p.number), "Data"));
+            end = p.start + blocks;
+        }
+        let n = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
+        let mut blocks = vec![apm_entry(
+            n,
+            1,
+            u64::from(n),
+            "Apple",
+            "Apple_partition_map",
+            3,
+        )];
+        // 2048-byte blocks counted in 512-byte APM blocks
+        blocks.extend(
+            parts
+                .iter()
+                .map(|(start, count, name, ty)| apm_entry(n, start * 4, count * 4, name, ty, 0x13)),
+        );
+        if let Some(dst) = sa.get_mut(..APM_BLOCK0.len()) {
+            dst.copy_from_slice(&APM_BLOCK0);
+        }
+        for (i, b) in blocks.iter().enumerate() {
+            let at = (i + 1) * APM_BLOCK;
+            if let Some(dst) = sa.get_mut(at..at + APM_BLOCK) {
+                dst.copy_from_slice(b);
+            }
+        }
     }
 }
 
@@ -768,5 +859,45 @@ mod tests {
             &img[1024..1024 + 248 * 128],
             "backup entries equal the primary ones"
         );
+    }
+
+    #[test]
+    fn appended_partitions_in_an_apple_partition_map() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let part = d.path().join("p.img");
+        std::fs::write(&part, vec![0x77; 3000]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.appended_partitions = vec![AppendedPartition {
+            number: 3,
+            type_byte: 0x83,
+            path: part,
+        }];
+        opts.hybrid.appended_part_as_apm = true;
+        let img = write(opts.clone(), &tree);
+        let volume = u64::from(le32(&img, 16 * 2048 + 80));
+        let be = |at: usize| u64::from(u32::from_be_bytes(img[at..at + 4].try_into().unwrap()));
+        // xorriso: "APM block size : 512", Gap0 64+(volume-16)*4, Appended3 volume*4+8
+        assert_eq!(&img[..8], &APM_BLOCK0);
+        assert_eq!(
+            (&img[512..514], be(516), be(520), be(524)),
+            (&b"PM"[..], 3, 1, 3)
+        );
+        assert_eq!(&img[512 + 48..512 + 67], b"Apple_partition_map");
+        assert_eq!((be(1024 + 8), be(1024 + 12)), (64, (volume - 16) * 4));
+        assert_eq!(&img[1024 + 16..1024 + 20], b"Gap0");
+        assert_eq!(&img[1024 + 48..1024 + 60], b"ISO9660_data");
+        assert_eq!((be(1536 + 8), be(1536 + 12)), (volume * 4, 8));
+        assert_eq!(&img[1536 + 16..1536 + 25], b"Appended3");
+        assert_eq!(be(1536 + 88), 0x13);
+        // the MBR has the filesystem only
+        assert_eq!(img[450], 0x83);
+        assert_eq!(&img[462..510], &[0u8; 48][..]);
+        opts.hybrid.appended_part_as_gpt = true;
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(&tree);
+        assert!(matches!(w.plan(), Err(Error::Unsupported { .. })));
     }
 }

@@ -62,6 +62,8 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
                     "MBR partition" if first => &[4],
                     "GPT start and size" if first => &[2],
                     "GPT lba range" => &[1, 2],
+                    // the gap over the filesystem (`-appended_part_as_apm`)
+                    "APM start and size" if first => &[2],
                     // the image, or copies of its entry (`-sparc-boot ...`)
                     "SUN SPARC partition" => &[4],
                     _ => &[],
