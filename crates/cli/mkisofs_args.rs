@@ -366,6 +366,14 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
             "-appended_part_as_gpt" => o.hybrid.appended_part_as_gpt = true,
             "-appended_part_as_apm" => o.hybrid.appended_part_as_apm = true,
+            // xorriso writes these partitions' data in front of the directory tree
+            "-efi-boot-part" | "-prep-boot-part" => {
+                return Err(ArgError::BadValue {
+                    option: text.into(),
+                    value: string(&mut it)?,
+                    reason: "not supported yet (xorriso places it before the directory tree)",
+                });
+            }
             "-append_partition" => {
                 let number = string(&mut it)?;
                 let ty = string(&mut it)?;
@@ -919,6 +927,12 @@ mod tests {
             .hybrid;
         assert_eq!(h.appended_partitions[0].type_byte, 0x06);
         assert!(h.chrp_boot_part);
+        for option in ["-efi-boot-part", "--efi-boot-part", "-prep-boot-part"] {
+            assert!(matches!(
+                parse(&[option, "--efi-boot-image"]),
+                Err(ArgError::BadValue { reason, .. }) if reason.starts_with("not supported")
+            ));
+        }
         let h = parse(&["-appended_part_as_gpt", "-appended_part_as_apm"])
             .unwrap()
             .options
