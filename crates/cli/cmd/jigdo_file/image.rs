@@ -146,11 +146,8 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         rep.info("Will not create image or temporary file - try again with different input files");
         return Ok(1);
     }
-    let written = create_tmp(o, rep, &tmp, template_name, &template, entries, &found)
+    create_tmp(o, rep, &tmp, template_name, &template, entries, &found)
         .with_context(|| format!("writing {}", tmp.display()))?;
-    if !written {
-        return Ok(3);
-    }
     rep.info(&format!(
         "Copied input files to temporary file `{}' - repeat command and supply more files to continue",
         tmp.display()
@@ -235,7 +232,7 @@ fn create_tmp(
     template: &Template,
     mut entries: Vec<DescEntry>,
     found: &HashMap<Digest, PathBuf>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<()> {
     let mut out = AtomicFile::create(tmp)?;
     let source = File::open(template_name).with_context(|| format!("opening {template_name}"))?;
     let mut data = UnmatchedReader::new(source, template.shared_parts(), 0);
@@ -283,7 +280,7 @@ fn create_tmp(
         f.write_all(&encode_desc_table(&entries)?)?;
     }
     out.commit()?;
-    Ok(true)
+    Ok(())
 }
 
 /// Adds the files found to an existing `.tmp`; once every file is in, checks
