@@ -2,7 +2,9 @@
 //! (issue 11) against xorriso: floppy emulation (1.2, 1.44 and 2.88 MB images, the mkisofs
 //! default without `-no-emul-boot`), `-hard-disk-boot`, `-G`/`--embedded-boot`,
 //! `--grub2-mbr`, `--protective-msdos-label`, `--mbr-force-bootable`, `-iso_mbr_part_type`,
-//! `-append_partition` and their combinations with `-partition_offset`.
+//! `-append_partition` (MBR, `-appended_part_as_gpt`, `-appended_part_as_apm`),
+//! `-chrp-boot-part`, their combinations with `-partition_offset`, and `-iso_mbr_part_type`
+//! with the isohybrid MBR.
 //!
 //! xorriso and `jigsmith mkisofs` build the same tree with the same options; then
 //!
@@ -20,13 +22,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::boot::{boot, Medium, QEMU};
+use crate::boot::{boot, Medium, ISOHDPFX, QEMU};
 use crate::checks::Rebuild;
 use crate::fixture::p;
 use crate::mkisofs_jte::raw_parts;
 use crate::support::{
-    assert_stderr_names, canonical_temp_dir, jigsmith, mkdir_parent, read, require, temp_dir, tool,
-    write, Run,
+    assert_stderr_names, canonical_temp_dir, have_package_files, jigsmith, mkdir_parent, read,
+    require, temp_dir, tool, write, Run,
 };
 use crate::tree::Rng;
 use crate::xorriso_report::{normalise_cmd, normalise_with, REPORT_ARGS};
@@ -144,7 +146,8 @@ fn cmd_report(iso: &Path) -> (Option<i32>, Vec<String>) {
 /// image size; the reports compare its contents).
 fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
     let mut fields = Vec::new();
-    if args.contains(&"--grub2-mbr") {
+    if args.contains(&"--grub2-mbr") || args.contains(&"-isohybrid-mbr") {
+        // the boot image address (GRUB2's 64 bits, isohybrid's 32 and 4 more bytes)
         fields.push(0x1b0..0x1b8);
     }
     let table = [
@@ -154,6 +157,7 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
         "--mbr-force-bootable",
         "-chrp-boot-part",
         "-chrp-boot",
+        "-isohybrid-mbr",
     ];
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
@@ -165,7 +169,7 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
             fields.push(block * 512 + 84..block * 512 + 88);
         }
     }
-    if args.contains(&"-appended_part_as_gpt") {
+    if args.contains(&"-appended_part_as_gpt") || args.contains(&"-isohybrid-gpt-basdat") {
         // GPT header: its CRC, own and backup LBA, last usable LBA, entry array CRC; each
         // entry's first and last LBA
         fields.extend([528..532, 536..552, 560..568, 600..604]);
@@ -502,6 +506,60 @@ fn system_area_options_like_xorriso() {
             let end = (le32(&image, 446 + 48 + 8) + le32(&image, 446 + 48 + 12)) * 512;
             assert_eq!(image.len() as u64, end + 150 * 2048, "{name}: -pad after");
         }
+    }
+}
+
+/// `-iso_mbr_part_type` and `--mbr-force-bootable` with the isohybrid MBR: partition 1 gets
+/// the type (not 0x17), but not when a GPT makes it 0x00, as with xorriso.
+#[test]
+fn isohybrid_partition_type_like_xorriso() {
+    require!("xorriso");
+    let isolinux = "/usr/lib/ISOLINUX/isolinux.bin";
+    if !have_package_files("isolinux", &[isolinux, ISOHDPFX]) {
+        return;
+    }
+    let l = layouts(1104);
+    write(
+        &l.tree.join("isolinux/isolinux.bin"),
+        read(Path::new(isolinux)),
+    );
+    let work = temp_dir();
+    let isohybrid = [
+        "-isohybrid-mbr",
+        ISOHDPFX,
+        "-b",
+        "isolinux/isolinux.bin",
+        "-c",
+        "isolinux/boot.cat",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+    ];
+    let efi_gpt = [
+        "-eltorito-alt-boot",
+        "-e",
+        "boot/efi.img",
+        "-no-emul-boot",
+        "-isohybrid-gpt-basdat",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        isohybrid.iter().chain(extra).copied().collect()
+    };
+    let cases = [
+        ("type", with(&["-iso_mbr_part_type", "0x83"]), "0x83"),
+        (
+            "type-gpt",
+            with(&[&["-iso_mbr_part_type", "0x83"][..], &efi_gpt].concat()),
+            "0x00",
+        ),
+        ("force", with(&["--mbr-force-bootable"]), "0x17"),
+    ];
+    for (name, args, ty) in &cases {
+        let (ours, _) = both(&l, work.path(), name, args);
+        let rep = plain_report(&ours, false);
+        let want = format!("MBR partition : 1 0x80 {ty} 0 *");
+        assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
     }
 }
 
