@@ -1,7 +1,7 @@
 //! Checking an existing image against its template (and `.jigdo`), and
 //! saying where it is wrong (issue 10).
 //!
-//! The image is read once, sequentially, in 4 MiB chunks shared by every
+//! The image is read once, sequentially, in 1 MiB chunks shared by every
 //! checker thread: one per whole-image checksum (the template's, and each
 //! `# Image Hex …Sum` of the `.jigdo`), one hashing every matched file
 //! (eight MD5 files at once with [`jigsmith_md5_lanes`]), and one
@@ -29,7 +29,7 @@ use files::FileSpan;
 use window::{Chunk, Window, CHUNK};
 
 /// Chunks queued per checker: enough to ride out scheduling hiccups.
-const QUEUE: usize = 6;
+const QUEUE: usize = 8;
 
 /// Where an expected whole-image checksum comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 /// Bytes per read of the image.
-pub(super) const CHUNK: usize = 4 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// A run of image bytes starting at `offset`.
 pub(super) struct Chunk {
