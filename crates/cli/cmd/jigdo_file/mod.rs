@@ -9,6 +9,7 @@
 mod args;
 mod help;
 mod image;
+mod jigdo_text;
 mod listing;
 mod missing;
 mod report;

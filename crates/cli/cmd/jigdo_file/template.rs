@@ -9,7 +9,7 @@
 //! served from `file:/path/` unless `--uri L=URI` says otherwise.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -18,6 +18,7 @@ use jigsmith_format::{quote_value, Compression};
 use jigsmith_sumcache::{SumCache, Want};
 
 use super::args::{try_help, Options, Report};
+use super::jigdo_text::{render, Base, New};
 use super::report::Reporter;
 use super::walk::{walk, InputFile};
 use crate::cmd::make_template::{make, TemplateJob};
@@ -32,14 +33,6 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         );
         return Ok(try_help(&rep.bin));
     };
-    if o.merge.is_some() {
-        rep.error(&format!(
-            "{}: --merge is not supported by jigsmith's jigdo-file; \
-             add the lines to the .jigdo afterwards",
-            rep.bin
-        ));
-        return Ok(3);
-    }
     if jigdo == "-" || template == "-" {
         rep.error(&format!(
             "{}: make-template writes the .jigdo and .template to files only, \
@@ -60,6 +53,22 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         return Ok(3);
     }
     let files = walk(&o.files, &o.files_from, rep)?;
+    // read before anything is written: it may be the .jigdo being replaced
+    let base = match &o.merge {
+        None => Base::parse(""),
+        Some(m) => {
+            let mut text = String::new();
+            let read = if m == "-" {
+                std::io::stdin().lock().read_to_string(&mut text)
+            } else {
+                std::fs::File::open(m).and_then(|mut f| f.read_to_string(&mut text))
+            };
+            if let Err(e) = read {
+                return Ok(rep.cannot_open(m, &e));
+            }
+            Base::parse(&text)
+        }
+    };
     if o.files.is_empty() && o.files_from.is_empty() {
         rep.info(
             "Warning - no files specified. The template will contain the complete image contents!",
@@ -122,7 +131,7 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         .iter()
         .map(|f| (f.path.display().to_string(), f))
         .collect();
-    let mut labels = Labels::new(o);
+    let mut labels = Labels::new(o, &base.servers);
     let mut parts: Vec<(Digest, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut grep = stdout.lock();
@@ -151,49 +160,41 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     ));
 
     let t = &made.report.template;
-    let sum = if o.algorithm == Algorithm::Sha256 {
-        format!("Template-SHA256Sum={}", t.template_sha256.to_base64())
+    let template_sum = if o.algorithm == Algorithm::Sha256 {
+        ("Template-SHA256Sum", t.template_sha256.to_base64())
     } else {
-        format!("Template-MD5Sum={}", t.template_md5.to_base64())
+        ("Template-MD5Sum", t.template_md5.to_base64())
     };
-    let mut text = String::from(
-        "# JigsawDownload\n\
-         # See <https://www.einval.com/~steve/software/jigdo/> for details about jigdo\n\n\
-         [Jigdo]\n",
-    );
-    text += if o.algorithm == Algorithm::Sha256 {
-        "Version=2.0\n"
-    } else {
-        "Version=1.2\n"
+    let new = New {
+        jigdo: vec![
+            if o.algorithm == Algorithm::Sha256 {
+                "Version=2.0"
+            } else {
+                "Version=1.2"
+            }
+            .to_string(),
+            concat!(
+                "Generator=jigsmith/",
+                env!("CARGO_PKG_VERSION"),
+                " (jigdo-file/0.8.0)"
+            )
+            .to_string(),
+        ],
+        image: o.image_section.then(|| {
+            vec![
+                format!("Filename={}", quote_value(&leaf(image))),
+                format!("Template={}", quote_value(&leaf(template))),
+                format!("{}={}", template_sum.0, template_sum.1),
+            ]
+        }),
+        template_sum,
+        servers: o.servers_section.then(|| labels.used.clone()),
+        parts: parts
+            .iter()
+            .map(|(d, location)| (d.to_base64(), quote_value(location)))
+            .collect(),
     };
-    text += concat!(
-        "Generator=jigsmith/",
-        env!("CARGO_PKG_VERSION"),
-        " (jigdo-file/0.8.0)\n"
-    );
-    if o.image_section {
-        text += &format!(
-            "\n[Image]\nFilename={}\nTemplate={}\n{sum}\n",
-            quote_value(&leaf(image)),
-            quote_value(&leaf(template)),
-        );
-    }
-    if o.servers_section && !labels.used.is_empty() {
-        text += "\n[Servers]\n";
-        for (label, uri) in &labels.used {
-            text += &format!("{label}={uri}\n");
-        }
-    }
-    text += "\n[Parts]\n";
-    // jigdo-file keeps [Parts] sorted by the (quoted) value
-    let mut lines: Vec<(String, String)> = parts
-        .iter()
-        .map(|(d, location)| (quote_value(location), d.to_base64()))
-        .collect();
-    lines.sort();
-    for (value, sum) in &lines {
-        text += &format!("{sum}={value}\n");
-    }
+    let text = render(base, &new);
     let mut out = AtomicFile::create(Path::new(jigdo))?;
     out.file()
         .write_all(text.as_bytes())
@@ -212,6 +213,8 @@ struct Labels {
     given: Vec<(String, String)>,
     /// `--uri L=URI`.
     uris: HashMap<String, String>,
+    /// `[Servers]` entries of the `--merge` file.
+    existing: Vec<(String, String)>,
     /// label path → label.
     by_path: HashMap<String, String>,
     used: Vec<(String, String)>,
@@ -219,7 +222,7 @@ struct Labels {
 }
 
 impl Labels {
-    fn new(o: &Options) -> Labels {
+    fn new(o: &Options, existing: &[(String, String)]) -> Labels {
         let split = |v: &String| {
             v.split_once('=')
                 .map(|(l, r)| (l.to_string(), r.to_string()))
@@ -232,6 +235,7 @@ impl Labels {
                 .map(|(l, p)| (l, p.trim_end_matches('/').to_string()))
                 .collect(),
             uris: o.uris.iter().filter_map(split).collect(),
+            existing: existing.to_vec(),
             by_path: HashMap::new(),
             used: Vec::new(),
             next_auto: 0,
@@ -249,7 +253,14 @@ impl Labels {
             .map(|(l, _)| l.clone());
         // --uri only counts for a label named with --label (jigdo-file(1))
         let uri = named.as_ref().and_then(|l| self.uris.get(l)).cloned();
-        let label = named.unwrap_or_else(|| loop {
+        // an auto label: the merge file's label for the same file: URI, if any
+        let file_uri = Self::file_uri(label_path);
+        let reused = self
+            .existing
+            .iter()
+            .find(|(_, v)| *v == file_uri)
+            .map(|(l, _)| l.clone());
+        let label = named.or(reused).unwrap_or_else(|| loop {
             let n = self.next_auto;
             self.next_auto += 1;
             let letter = char::from(b'A' + (n % 26) as u8);
@@ -259,25 +270,30 @@ impl Labels {
                 format!("{letter}{}", n / 26)
             };
             let taken = self.given.iter().any(|(l, _)| *l == candidate)
+                || self.existing.iter().any(|(l, _)| *l == candidate)
                 || self.used.iter().any(|(l, _)| *l == candidate);
             if !taken {
                 break candidate;
             }
         });
-        let uri = match uri {
-            Some(u) => u,
-            None if label_path.is_empty() => "file:".to_string(),
-            None => {
-                let mut u = format!("file:{label_path}");
-                if !u.ends_with('/') {
-                    u.push('/');
-                }
-                quote_value(&u)
-            }
-        };
+        let uri = uri.unwrap_or(file_uri);
         self.by_path.insert(label_path.to_string(), label.clone());
         self.used.push((label.clone(), uri));
         label
+    }
+}
+
+impl Labels {
+    /// The `[Servers]` value of a label path: `file:PATH/`, quoted as needed.
+    fn file_uri(label_path: &str) -> String {
+        if label_path.is_empty() {
+            return "file:".to_string();
+        }
+        let mut u = format!("file:{label_path}");
+        if !u.ends_with('/') {
+            u.push('/');
+        }
+        quote_value(&u)
     }
 }
 
