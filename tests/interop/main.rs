@@ -24,10 +24,11 @@ mod fixture;
 mod get;
 mod hybrid_layout;
 mod jigdo_file;
+mod make_template_iso;
 mod mkisofs_jte;
+mod mkjigsnap;
 mod mount;
 mod personalities;
-mod mkjigsnap;
 mod rebuild_genisoimage;
 mod rebuild_jigdo_file;
 mod rebuild_xorriso;
@@ -35,8 +36,8 @@ mod s3;
 mod serve;
 mod support;
 mod tree;
-mod writer_roundtrip;
 mod verify;
+mod writer_roundtrip;
 
 // The normalised xorriso boot report, shared with crates/iso's integration tests.
 #[path = "../../crates/iso/tests/it/xorriso_report.rs"]
