@@ -274,3 +274,63 @@ fn a_corrupt_file_is_reported_and_not_linked_a_missing_one_is_listed() {
     assert!(!plain_snap.join("victim.bin").exists());
     assert_eq!(files_in(&plain_snap).len(), 6);
 }
+
+/// Gunzipped bytes of a file (`zcat`).
+fn gunzip(path: &Path) -> Vec<u8> {
+    tool("zcat", [path]).ok().stdout
+}
+
+/// jigit 1.22's own single-jigdo mode dies after the snapshot (it calls a `close`
+/// method Compress::Zlib's gzFile does not have), so jigsmith's is checked against
+/// what that code means to write.
+#[test]
+fn single_jigdo_mode_writes_the_jigdo_template_and_conf() {
+    require!("jigdo-gen-checksum-list", "zcat");
+    let tree = tree();
+    let work = temp_dir();
+    let md5 = image(&tree, work.path(), "md5", false);
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut cmd = snap(ours(), &tree, Path::new("snap-1"), &[&md5], &[]);
+    cmd.args(["-n", "cd1", "-t"])
+        .arg(&md5.template)
+        .arg("-o")
+        .arg(&out);
+    let text = normalised(&cmd.ok().stdout, &out);
+    assert!(
+        text.contains("Trying to snapshot-link 8 files into SNAP/snap-1"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Jigdo files, config and snapshot made in SNAP"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("cd1.conf")).unwrap(),
+        format!(
+            "JIGDO=cd1.jigdo\nTEMPLATE=cd1.template\nSNAPSHOT=snapshot/{}/snap-1\n",
+            p(&out)
+        )
+    );
+    assert_eq!(
+        crate::support::read(&out.join("cd1.template")),
+        crate::support::read(&md5.template)
+    );
+    let original = String::from_utf8(crate::support::read(&md5.jigdo)).unwrap();
+    let expected: String = original
+        .split_inclusive('\n')
+        .map(|l| {
+            if l.starts_with("Template=") {
+                "Template=cd1.template\n"
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_ne!(expected, original);
+    assert_eq!(
+        String::from_utf8(gunzip(&out.join("cd1.jigdo"))).unwrap(),
+        expected
+    );
+    assert_eq!(files_in(&out.join("snap-1")).len(), 8);
+}
