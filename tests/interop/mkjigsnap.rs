@@ -334,3 +334,41 @@ fn single_jigdo_mode_writes_the_jigdo_template_and_conf() {
     );
     assert_eq!(files_in(&out.join("snap-1")).len(), 8);
 }
+
+#[test]
+fn fail_log_backrefs_ignore_list_and_checksum_list_match_mkjigsnap() {
+    require!("mkjigsnap", "jigdo-gen-checksum-list");
+    let tree = tree();
+    let work = temp_dir();
+    let md5 = image(&tree, work.path(), "md5", false);
+    let sha = image(&tree, work.path(), "sha", true);
+    tree.remove("gone.bin");
+    tree.remove("docs/readme.txt");
+    let ignore = work.path().join("ignore.list");
+    write(&ignore, "docs/readme.txt\n");
+    let mut outputs = Vec::new();
+    for (who, program) in [("real", real()), ("ours", ours())] {
+        let at = |ext: &str| p(&work.path().join(format!("{who}.{ext}")));
+        let snapshot = work.path().join(format!("{who}-snap"));
+        let (f, b, c) = (at("failed"), at("backref"), at("sums"));
+        let extra = ["-f", &f, "-b", &b, "-i", &p(&ignore), "-C", &c];
+        let out = snap(program, &tree, &snapshot, &[&md5, &sha], &extra).ok();
+        let text = normalised(&out.stdout, &snapshot).replace(&p(work.path()), "WORK");
+        let files: Vec<Vec<u8>> = [f, b, c]
+            .iter()
+            .map(|f| crate::support::read(Path::new(f)))
+            .collect();
+        outputs.push((text.replace(&format!("WORK/{who}."), "WORK/X."), files));
+    }
+    let (ours, real) = (&outputs[1], &outputs[0]);
+    assert_eq!(ours.0, real.0, "stdout");
+    assert!(ours.0.contains("ignored 1"), "{}", ours.0);
+    for (i, what) in ["fail log", "backrefs", "checksum list"].iter().enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(&ours.1[i]),
+            String::from_utf8_lossy(&real.1[i]),
+            "{what}"
+        );
+    }
+    assert_eq!(String::from_utf8_lossy(&ours.1[0]), "gone.bin\n");
+}
