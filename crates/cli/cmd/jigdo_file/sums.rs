@@ -17,10 +17,7 @@ pub fn run(o: &Options, rep: &Reporter, algorithm: Algorithm) -> anyhow::Result<
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // --cache: known files are not read again (keyed by path, size, mtime)
-    let cached = match &o.cache {
-        Some(c) => super::template::cached_sums(c, &files, algorithm)?,
-        None => vec![None; files.len()],
-    };
+    let cached = super::template::cached_sums(o, rep, &files, algorithm)?;
     for (f, known) in files.iter().zip(cached) {
         let got = match known {
             Some(d) => Ok(d),

@@ -115,7 +115,7 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         },
         level: o.level.clamp(1, 9),
         min_size: o.min_length,
-        cache: o.cache.as_ref().map(PathBuf::from),
+        cache: usable_cache(o, rep),
         iso_aware: true,
         quiet: true,
     };
@@ -328,6 +328,21 @@ fn match_exec(rep: &Reporter, cmd: &str, label: &str, label_path: &str, f: &Inpu
     }
 }
 
+/// `--cache FILE` if jigsmith can use it. A cache jigsmith cannot open (for
+/// one, a Berkeley DB file the real jigdo-file left) is reported and the
+/// run goes on without it, as jigdo-file goes on after "Error accessing
+/// cache".
+fn usable_cache(o: &Options, rep: &Reporter) -> Option<PathBuf> {
+    let path = PathBuf::from(o.cache.as_ref()?);
+    match SumCache::open(&path) {
+        Ok(_) => Some(path),
+        Err(e) => {
+            rep.error(&format!("Error accessing cache: {e:#}"));
+            None
+        }
+    }
+}
+
 /// `scan`: brings the `--cache` file up to date with the files given.
 pub fn scan(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     let Some(cache) = &o.cache else {
@@ -356,12 +371,14 @@ pub fn scan(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
 
 /// The checksums of `files` through the `--cache` file, for md5sum/sha256sum.
 pub fn cached_sums(
-    cache: &str,
+    o: &Options,
+    rep: &Reporter,
     files: &[InputFile],
     algorithm: Algorithm,
 ) -> anyhow::Result<Vec<Option<Digest>>> {
-    let cache =
-        SumCache::open(Path::new(cache)).with_context(|| format!("opening the cache {cache}"))?;
+    let Some(cache) = usable_cache(o, rep).and_then(|p| SumCache::open(&p).ok()) else {
+        return Ok(vec![None; files.len()]);
+    };
     let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
     let want = Want {
         md5: algorithm == Algorithm::Md5,
