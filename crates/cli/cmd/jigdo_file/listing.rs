@@ -124,3 +124,54 @@ fn line(e: &DescEntry, offset: u64, hex: bool) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jigsmith_checksum::Rsync64;
+
+    use super::*;
+
+    /// Lines as jigdo-file 0.8.0 printed them for a small template.
+    #[test]
+    fn columns_as_jigdo_file() {
+        let md5 = Digest::from_base64(Algorithm::Md5, "WL8dj_JRDJnyX3dviSF9hA").unwrap();
+        let rsync = Rsync64::from_value(u64::from_le_bytes([
+            0xa5, 0xea, 0x9a, 0xda, 0x64, 0x5f, 0x86, 0xbf,
+        ]));
+        let file = |written| DescEntry::File {
+            len: 5000,
+            rsync64: Some(rsync),
+            digest: md5,
+            written,
+        };
+        assert_eq!(
+            line(&DescEntry::Unmatched { len: 100 }, 0, false),
+            "in-template                  0          100"
+        );
+        assert_eq!(
+            line(&file(false), 100, false),
+            "need-file-md5              100         5000                         \
+             WL8dj_JRDJnyX3dviSF9hA  peqa2mRfhr8"
+        );
+        assert_eq!(
+            line(&file(true), 100, false),
+            "have-file                 100         5000                         \
+             WL8dj_JRDJnyX3dviSF9hA  peqa2mRfhr8"
+        );
+        assert_eq!(
+            line(&file(false), 100, true),
+            "need-file-md5              100         5000               \
+             58bf1d8ff2510c99f25f776f89217d84 a5ea9ada645f86bf"
+        );
+        let image = DescEntry::ImageInfo {
+            len: 15237,
+            digest: Digest::from_base64(Algorithm::Md5, "xrA1y9aGGRCcC6jZ9Wcopg").unwrap(),
+            rsync_block_len: Some(1024),
+        };
+        assert_eq!(
+            line(&image, 0, false),
+            "image-info-md5           15237         1024                         \
+             xrA1y9aGGRCcC6jZ9Wcopg"
+        );
+    }
+}
