@@ -366,13 +366,18 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
             "-appended_part_as_gpt" => o.hybrid.appended_part_as_gpt = true,
             "-appended_part_as_apm" => o.hybrid.appended_part_as_apm = true,
-            // xorriso writes these partitions' data in front of the directory tree
-            "-efi-boot-part" | "-prep-boot-part" => {
-                return Err(ArgError::BadValue {
-                    option: text.into(),
-                    value: string(&mut it)?,
-                    reason: "not supported yet (xorriso places it before the directory tree)",
-                });
+            "-prep-boot-part" => o.hybrid.prep_boot_part = Some(PathBuf::from(value(&mut it)?)),
+            "-efi-boot-part" => {
+                let v = value(&mut it)?;
+                if v == "--efi-boot-image" {
+                    // xorriso moves the El Torito EFI image's data in front of the files
+                    return Err(ArgError::BadValue {
+                        option: text.into(),
+                        value: "--efi-boot-image".into(),
+                        reason: "not supported yet (give the EFI image as a file)",
+                    });
+                }
+                o.hybrid.efi_boot_part = Some(PathBuf::from(v));
             }
             "-append_partition" => {
                 let number = string(&mut it)?;
@@ -927,12 +932,18 @@ mod tests {
             .hybrid;
         assert_eq!(h.appended_partitions[0].type_byte, 0x06);
         assert!(h.chrp_boot_part);
-        for option in ["-efi-boot-part", "--efi-boot-part", "-prep-boot-part"] {
+        for option in ["-efi-boot-part", "--efi-boot-part"] {
             assert!(matches!(
                 parse(&[option, "--efi-boot-image"]),
                 Err(ArgError::BadValue { reason, .. }) if reason.starts_with("not supported")
             ));
         }
+        let h = parse(&["-efi-boot-part", "esp.img", "-prep-boot-part", "prep.img"])
+            .unwrap()
+            .options
+            .hybrid;
+        assert_eq!(h.efi_boot_part, Some(PathBuf::from("esp.img")));
+        assert_eq!(h.prep_boot_part, Some(PathBuf::from("prep.img")));
         let h = parse(&["-appended_part_as_gpt", "-appended_part_as_apm"])
             .unwrap()
             .options

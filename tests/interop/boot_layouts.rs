@@ -158,6 +158,8 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
         "-chrp-boot-part",
         "-chrp-boot",
         "-isohybrid-mbr",
+        "-prep-boot-part",
+        "-efi-boot-part",
     ];
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
@@ -169,7 +171,12 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
             fields.push(block * 512 + 84..block * 512 + 88);
         }
     }
-    if args.contains(&"-appended_part_as_gpt") || args.contains(&"-isohybrid-gpt-basdat") {
+    let gpt = [
+        "-appended_part_as_gpt",
+        "-isohybrid-gpt-basdat",
+        "-efi-boot-part",
+    ];
+    if args.iter().any(|a| gpt.contains(a)) {
         // GPT header: its CRC, own and backup LBA, last usable LBA, entry array CRC; each
         // entry's first and last LBA
         fields.extend([528..532, 536..552, 560..568, 600..604]);
@@ -207,6 +214,27 @@ fn both(l: &Layouts, dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf
         panic!("{name}: system areas differ at byte {at} ({args:?})");
     }
     (ours, theirs)
+}
+
+/// The first 512-byte sector of the GPT partition `name` of `iso`, from xorriso's raw report
+/// (the normalised one masks partition addresses).
+fn gpt_partition_start(iso: &Path, name: &str) -> u64 {
+    let raw = xorriso_stdout(iso, &["-report_system_area", "plain"]);
+    let field = |key: &str, n: &str| -> Option<Vec<String>> {
+        raw.lines().find_map(|r| {
+            let (k, v) = r.split_once(':')?;
+            let mut v = v.split_whitespace();
+            (k.trim() == key && v.next()? == n).then(|| v.map(str::to_owned).collect())
+        })
+    };
+    let label: Vec<String> = name.split(' ').map(str::to_owned).collect();
+    let n = (1..=8)
+        .map(|n| n.to_string())
+        .find(|n| field("GPT partname local", n).as_ref() == Some(&label))
+        .unwrap_or_else(|| panic!("no GPT partition {name} in\n{raw}"));
+    field("GPT start and size", &n)
+        .and_then(|v| v.first()?.parse().ok())
+        .unwrap_or_else(|| panic!("no start of GPT partition {name} in\n{raw}"))
 }
 
 fn le32(b: &[u8], at: usize) -> u64 {
@@ -366,6 +394,27 @@ fn system_area_options_like_xorriso() {
         ),
         ("append", cat(&[&append])),
         ("append-gpt", cat(&[&append, &["-appended_part_as_gpt"]])),
+        ("prep", cat(&[&["-prep-boot-part", "part.img"]])),
+        (
+            "prep-G-force-type",
+            cat(&[&[
+                "-prep-boot-part",
+                "part.img",
+                "-G",
+                "sa.bin",
+                "--mbr-force-bootable",
+                "-iso_mbr_part_type",
+                "0x83",
+            ]]),
+        ),
+        ("efi-part", cat(&[&["-efi-boot-part", "esp.img"]])),
+        (
+            "efi-part-grub2-force",
+            cat(&[
+                &grub2,
+                &["-efi-boot-part", "esp.img", "--mbr-force-bootable"],
+            ]),
+        ),
         ("append-apm", cat(&[&append, &["-appended_part_as_apm"]])),
         (
             "append-apm-protective-G",
@@ -449,27 +498,28 @@ fn system_area_options_like_xorriso() {
             let want = format!("MBR partition : 1 0x00 0xee 1 {}", sectors - 1);
             assert!(rep.contains(&want), "{name}: want {want:?} in {rep:?}");
             assert_eq!(&image[image.len() - 512..image.len() - 504], b"EFI PART");
-            // the raw report: the normalised one masks partition addresses
-            let raw = xorriso_stdout(&ours, &["-report_system_area", "plain"]);
-            let field = |key: &str, n: &str| -> Option<Vec<String>> {
-                raw.lines().find_map(|r| {
-                    let (k, v) = r.split_once(':')?;
-                    let mut v = v.split_whitespace();
-                    (k.trim() == key && v.next()? == n).then(|| v.map(str::to_owned).collect())
-                })
-            };
             for (file, gpt_name) in [("part.img", "Appended2"), ("esp.img", "Appended4")] {
-                let n = (1..=8)
-                    .map(|n| n.to_string())
-                    .find(|n| field("GPT partname local", n) == Some(vec![gpt_name.to_string()]))
-                    .unwrap_or_else(|| panic!("{name}: no {gpt_name} in\n{raw}"));
-                let start: u64 = field("GPT start and size", &n)
-                    .and_then(|v| v.first()?.parse().ok())
-                    .unwrap_or_else(|| panic!("{name}: no start of {gpt_name}"));
+                let start = gpt_partition_start(&ours, gpt_name);
                 let data = read(&l.aux.join(file));
                 let at = usize::try_from(start * 512).unwrap();
                 assert_eq!(&image[at..at + data.len()], &data[..], "{name}: {file}");
             }
+        } else if args.contains(&"-efi-boot-part") {
+            let start = gpt_partition_start(&ours, "EFI boot partition");
+            let data = read(&l.aux.join("esp.img"));
+            let at = usize::try_from(start * 512).unwrap();
+            assert_eq!(&image[at..at + data.len()], &data[..], "{name}: esp.img");
+        } else if args.contains(&"-prep-boot-part") {
+            // partition 2, type 0x41, between two 0xCD partitions
+            let first = if args.contains(&"0x83") { 0x83 } else { 0xcd };
+            assert_eq!(
+                (image[450], image[466], image[482]),
+                (first, 0x41, 0xcd),
+                "{name}"
+            );
+            let at = usize::try_from(le32(&image, 462 + 8) * 512).unwrap();
+            let data = read(&l.aux.join("part.img"));
+            assert_eq!(&image[at..at + data.len()], &data[..], "{name}: part.img");
         } else if args.contains(&"-appended_part_as_apm") {
             assert_eq!(
                 &image[..8],
@@ -582,17 +632,24 @@ fn jte_with_embedded_boot_and_appended_partitions() {
     list.arg(&mirror);
     write(&l.aux.join("checksums"), list.ok().stdout);
     let map = format!("Deb={}/", p(&mirror));
-    let mbr_args = [
+    let jte = [
         "-r",
         "-J",
-        "-G",
-        "sa.bin",
-        "--protective-msdos-label",
+        "-md5-list",
+        "checksums",
+        "-jigdo-map",
+        &map,
+        "-jigdo-min-file-size",
+        "1024",
+    ];
+    let floppy = [
         "-b",
         "boot/fd288.img",
         "-boot-info-table",
         "-c",
         "boot/boot.cat",
+    ];
+    let append = [
         "-append_partition",
         "2",
         "0x83",
@@ -601,20 +658,42 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         "3",
         "0xef",
         "mirror/esp.img",
-        "-md5-list",
-        "checksums",
-        "-jigdo-map",
-        &map,
-        "-jigdo-min-file-size",
-        "1024",
     ];
-    let gpt_args: Vec<&str> = mbr_args
-        .iter()
-        .copied()
-        .chain(["-appended_part_as_gpt"])
-        .collect();
-    for (set, args) in [("mbr", &mbr_args[..]), ("gpt", &gpt_args[..])] {
-        jte_rebuild(&l, &mirror, set, args);
+    let set = |parts: &[&[&str]]| -> Vec<String> {
+        parts
+            .iter()
+            .flat_map(|p| p.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    let sets = [
+        (
+            "mbr",
+            set(&[
+                &jte,
+                &["-G", "sa.bin", "--protective-msdos-label"],
+                &floppy,
+                &append,
+            ]),
+        ),
+        (
+            "gpt",
+            set(&[
+                &jte,
+                &["-G", "sa.bin"],
+                &floppy,
+                &append,
+                &["-appended_part_as_gpt"],
+            ]),
+        ),
+        // the EFI partition's data lies before the files: template data too
+        (
+            "prepended",
+            set(&[&jte, &floppy, &["-efi-boot-part", "mirror/esp.img"]]),
+        ),
+    ];
+    for (name, args) in &sets {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        jte_rebuild(&l, &mirror, name, &args);
     }
 }
 

@@ -364,6 +364,24 @@ impl Layout {
         Ok(())
     }
 
+    /// Makes room for `blocks` blocks right before the files' data, for a partition xorriso
+    /// writes between the directory tree and the files (`-prep-boot-part`, `-efi-boot-part`):
+    /// every file moves up. Returns the first of the new blocks; `no_files_start` is used when
+    /// there are no files.
+    pub(crate) fn insert_before_data(&mut self, no_files_start: u32, blocks: u32) -> Result<u32> {
+        let start = self.data.first().map_or(no_files_start, |d| d.extent.lba);
+        let total = u64::from(self.total_blocks) + u64::from(blocks);
+        self.total_blocks =
+            u32::try_from(total).map_err(|_| Error::ImageTooLarge { blocks: total })?;
+        for d in &mut self.data {
+            d.extent.lba += blocks;
+        }
+        for e in self.extents.values_mut().filter(|e| e.size > 0) {
+            e.lba += blocks;
+        }
+        Ok(start)
+    }
+
     /// The data extent of a file node.
     pub(crate) fn extent(&self, node: NodeId) -> Option<Extent> {
         self.extents.get(&node).copied()

@@ -45,6 +45,7 @@ mod names;
 mod options;
 mod part_gpt;
 mod partitions;
+mod prepended;
 mod rockridge;
 mod sink;
 mod sun_label;

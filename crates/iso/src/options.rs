@@ -125,6 +125,12 @@ pub struct Hybrid {
     /// `-appended_part_as_apm`: the appended partitions are listed in an Apple Partition Map
     /// (512-byte blocks) instead of the MBR.
     pub appended_part_as_apm: bool,
+    /// `-prep-boot-part FILE`: FILE's data between the directory tree and the files, as MBR
+    /// partition 2 of type 0x41 (PReP boot) between two 0xCD partitions.
+    pub prep_boot_part: Option<PathBuf>,
+    /// `-efi-boot-part FILE`: FILE's data between the directory tree and the files, as an EFI
+    /// System partition of a GPT behind a protective 0xEE MBR partition.
+    pub efi_boot_part: Option<PathBuf>,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

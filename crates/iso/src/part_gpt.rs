@@ -1,5 +1,6 @@
-//! The GPT of `-append_partition ... -appended_part_as_gpt`, as libisofs makes it: the appended
-//! partitions as GPT entries (`AppendedN`, EFI System type for 0xEF, Basic Data otherwise), every
+//! The GPT of `-append_partition ... -appended_part_as_gpt` and of `-efi-boot-part`, as libisofs
+//! makes it: the appended partitions as GPT entries (`AppendedN`, EFI System type for 0xEF, Basic
+//! Data otherwise) or the EFI boot partition (`EFI boot partition`, EFI System), every
 //! gap between sector 64 and the backup GPT filled by a Basic Data entry (`Gap0`, `Gap1`, ...;
 //! `ISO9660` for the one that is exactly the filesystem of a `-partition_offset` image), 248
 //! entries from sector 2, and the backup (entries, then header) in the last 16 blocks of the
@@ -25,8 +26,45 @@ const EFI_SYSTEM: [u8; 16] = [
 /// Flags libisofs gives the gap entries: "no block IO protocol" (bit 60) and "required" (bit 0).
 const GAP_FLAGS: u64 = (1 << 60) | 1;
 
-/// One appended partition as the GPT sees it: (number, MBR type byte, first block, blocks).
-pub(crate) type Part = (u8, u8, u64, u64);
+/// One requested GPT partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Part {
+    /// First 2048-byte block.
+    pub start: u64,
+    /// Length in 2048-byte blocks.
+    pub blocks: u64,
+    pub type_guid: [u8; 16],
+    pub flags: u64,
+    pub name: String,
+}
+
+impl Part {
+    /// `-append_partition NUMBER TYPE`: `AppendedN`, EFI System for 0xEF, no flags.
+    pub(crate) fn appended(number: u8, type_byte: u8, start: u64, blocks: u64) -> Part {
+        Part {
+            start,
+            blocks,
+            type_guid: if type_byte == 0xef {
+                EFI_SYSTEM
+            } else {
+                BASIC_DATA
+            },
+            flags: 0,
+            name: format!("Appended{number}"),
+        }
+    }
+
+    /// `-efi-boot-part FILE`.
+    pub(crate) fn efi_boot(start: u64, blocks: u64) -> Part {
+        Part {
+            start,
+            blocks,
+            type_guid: EFI_SYSTEM,
+            flags: GAP_FLAGS,
+            name: "EFI boot partition".into(),
+        }
+    }
+}
 
 /// The primary GPT (header and entries, for sectors 1..64 of the system area) and the backup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,16 +96,12 @@ pub(crate) fn build(
     let backup_start = end_blocks.saturating_sub(BACKUP_BLOCKS) * 4;
     let mut entries: Vec<Entry> = parts
         .iter()
-        .map(|&(number, type_byte, start, blocks)| Entry {
-            start: start * 4,
-            sectors: blocks * 4,
-            type_guid: if type_byte == 0xef {
-                EFI_SYSTEM
-            } else {
-                BASIC_DATA
-            },
-            flags: 0,
-            name: format!("Appended{number}"),
+        .map(|p| Entry {
+            start: p.start * 4,
+            sectors: p.blocks * 4,
+            type_guid: p.type_guid,
+            flags: p.flags,
+            name: p.name.clone(),
         })
         .collect();
     entries.sort_by_key(|e| e.start);
@@ -179,7 +213,10 @@ mod tests {
         // -appended_part_as_gpt on a 3072-block filesystem: "GPT lba range : 64 13408 13471",
         // Gap0 64+12224, Appended2 12288+392, Appended3 12680+128, Gap1 12808+600
         let g = build(
-            &[(3, 0x83, 3170, 32), (2, 0xef, 3072, 98)],
+            &[
+                Part::appended(3, 0x83, 3170, 32),
+                Part::appended(2, 0xef, 3072, 98),
+            ],
             3072,
             0,
             3368,
@@ -227,7 +264,7 @@ mod tests {
     #[test]
     fn the_filesystem_gap_of_an_offset_image_is_iso9660() {
         // -partition_offset 16: "ISO9660" 64+12288, then Appended2
-        let g = build(&[(2, 0xef, 3088, 98)], 3088, 16, 3352, 1);
+        let g = build(&[Part::appended(2, 0xef, 3088, 98)], 3088, 16, 3352, 1);
         let e = &g.primary[512..];
         assert_eq!(name(&e[..128]), "ISO9660");
         assert_eq!((le64(e, 32), le64(e, 40)), (64, 12351));

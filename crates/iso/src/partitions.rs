@@ -114,6 +114,7 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
             });
         }
     }
+    crate::prepended::check(opts)?;
     if h.appended_part_as_apm && h.appended_part_as_gpt {
         // libisofs then needs an APM of 2048-byte blocks beside the GPT
         return Err(Error::Unsupported {
@@ -245,7 +246,7 @@ pub(crate) fn system_area(
 /// entry that is not GPT-protective (0xEE) or EFI (0xEF) gets the bootable flag; with `force` and
 /// no such entry, a dummy entry goes into the first free slot (or a flag onto a used one).
 /// `table` is bytes 446..510 of the MBR.
-fn mbr_mark(table: &mut [u8], force: bool) {
+pub(crate) fn mbr_mark(table: &mut [u8], force: bool) {
     let entries = || (0..4).map(|i| 16 * i);
     if entries().any(|at| table.get(at).is_some_and(|s| s & 0x80 != 0)) {
         return;
@@ -291,8 +292,8 @@ fn mbr_mark(table: &mut [u8], force: bool) {
 /// An appended partition's place in the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Placed {
-    number: u8,
-    type_byte: u8,
+    pub number: u8,
+    pub type_byte: u8,
     pub path: PathBuf,
     /// First 2048-byte block.
     pub start: u64,
@@ -555,7 +556,9 @@ impl Appended {
         let parts: Vec<part_gpt::Part> = self
             .parts
             .iter()
-            .map(|p| (p.number, p.type_byte, p.start, p.size.div_ceil(BLOCK)))
+            .map(|p| {
+                part_gpt::Part::appended(p.number, p.type_byte, p.start, p.size.div_ceil(BLOCK))
+            })
             .collect();
         let gpt = part_gpt::build(
             &parts,

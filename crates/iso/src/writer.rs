@@ -12,6 +12,7 @@ use crate::hybrid;
 use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
 use crate::partitions::{self, Appended};
+use crate::prepended::Prepended;
 use crate::sink::{FileExtent, ImageSink};
 use crate::tree::{Kind, PathSpec, Tree};
 use crate::volume::{self, VolumeInfo};
@@ -93,6 +94,7 @@ impl IsoWriter {
         }
         hybrid::check(opts, boot.as_ref())?;
         let mut layout = Layout::compute(&tree, opts, boot.is_some())?;
+        let mut prepended = Prepended::place(opts, &mut layout)?;
         // isohybrid images end on a cylinder boundary; -partition_offset alone does not align.
         // libisofs pads between the -pad blocks and the backup GPT, which stays at the very end.
         if opts.hybrid.mbr_template.is_some() {
@@ -120,6 +122,7 @@ impl IsoWriter {
             )?;
         }
         let system_area = appended.patch_system_area(opts, system_area, created);
+        let system_area = prepended.patch_system_area(opts, system_area, &layout, created);
         let tail = hybrid::tail(opts, &layout, boot.as_ref(), &tree, created)?;
         Ok(Image {
             options: opts.clone(),
@@ -130,6 +133,7 @@ impl IsoWriter {
             system_area,
             tail,
             appended,
+            prepended,
         })
     }
 
@@ -169,6 +173,8 @@ pub struct Image {
     tail: Vec<u8>,
     /// `-append_partition` files, after the filesystem (and maybe past `total_blocks`).
     appended: Appended,
+    /// `-prep-boot-part`/`-efi-boot-part` file, before the files' data.
+    prepended: Prepended,
 }
 
 impl Image {
@@ -247,6 +253,12 @@ impl Image {
             ..WriteReport::default()
         };
         let mut buf = vec![0u8; self.options.read_buffer_size];
+        if let Some(part) = &self.prepended.part {
+            // image data, not a file of the tree: metadata to JTE
+            out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
+            partitions::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
+            out.pad_to_block()?;
+        }
         for item in &l.data {
             let Some(Kind::File { source, .. }) = self.tree.nodes.get(item.node).map(|n| &n.kind)
             else {
@@ -287,6 +299,11 @@ impl Image {
             out.meta(&self.appended.backup_gpt)?;
         }
         let end = u64::from(l.total_blocks) * BLOCK;
+        if !self.prepended.backup_gpt.is_empty() {
+            let at = end.saturating_sub(self.prepended.backup_gpt.len() as u64);
+            out.zeros(at.saturating_sub(out.offset))?;
+            out.meta(&self.prepended.backup_gpt)?;
+        }
         let tail_start = end - self.tail.len() as u64;
         if out.offset < tail_start {
             out.zeros(tail_start - out.offset)?;

@@ -23,9 +23,12 @@ pub fn normalise(report: &str) -> Vec<String> {
 }
 
 /// [`normalise`], and without `keep_size` also masks the image size and what follows
-/// from it (the first partition's size, the GPT's usable range), for images whose
+/// from it (the first partition's size, the GPT's usable range, the sizes of the 0xCD MBR
+/// partitions and of the GPT entries that fill gaps over the filesystem), for images whose
 /// layouts legitimately differ in length.
 pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
+    // GPT entries named GapN or ISO9660 (xorriso names them before it gives their extent)
+    let mut gpt_gaps: Vec<String> = Vec::new();
     report
         .lines()
         .filter_map(|line| line.split_once(':'))
@@ -51,16 +54,25 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
                 | "HP-PA ramdisk"
                 | "HP-PA bootloader" => Some((0, false)),
                 "DEC Alpha ldr adr" => Some((0, false)),
+                // -prep-boot-part: its first block
+                "PReP boot partition" => Some((0, false)),
                 // the first cylinder of partitions after the image
                 "SUN SPARC partition" => Some((3, true)),
                 _ => None,
             };
+            if key == "GPT partname local"
+                && v.get(1)
+                    .is_some_and(|n| n.starts_with("Gap") || *n == "ISO9660")
+            {
+                gpt_gaps.extend(v.first().map(|n| n.to_string()));
+            }
             if !keep_size {
                 let first = v.first().is_some_and(|n| *n == "1");
+                let gap = v.first().is_some_and(|n| gpt_gaps.iter().any(|g| g == n));
                 let sizes: &[usize] = match key {
                     "ISO image size/512" => &[0],
-                    "MBR partition" if first => &[4],
-                    "GPT start and size" if first => &[2],
+                    "MBR partition" if first || v.get(2) == Some(&"0xcd") => &[4],
+                    "GPT start and size" if first || gap => &[2],
                     "GPT lba range" => &[1, 2],
                     // the gap over the filesystem (`-appended_part_as_apm`)
                     "APM start and size" if first => &[2],
@@ -123,6 +135,39 @@ pub fn normalise_cmd(report: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::{normalise, normalise_cmd};
+
+    #[test]
+    fn unsized_reports_lose_what_follows_the_image_size() {
+        let report = "\
+ISO image size/512 : 13160
+MBR partition      :   1   0x00  0xcd            0          128
+MBR partition      :   2   0x00  0x41          128          196
+MBR partition      :   3   0x00  0xcd          324        12836
+GPT partname local :   1  Gap0
+GPT start and size :   1  64  64
+GPT partname local :   2  EFI boot partition
+GPT start and size :   2  128  392
+GPT partname local :   3  Gap1
+GPT start and size :   3  520  12836
+PReP boot partition: 32  49
+";
+        assert_eq!(
+            super::normalise_with(report, false),
+            [
+                "ISO image size/512 : *",
+                "MBR partition : 1 0x00 0xcd 0 *",
+                "MBR partition : 2 0x00 0x41 * 196",
+                "MBR partition : 3 0x00 0xcd * *",
+                "GPT partname local : 1 Gap0",
+                "GPT start and size : 1 64 *",
+                "GPT partname local : 2 EFI boot partition",
+                "GPT start and size : 2 * 392",
+                "GPT partname local : 3 Gap1",
+                "GPT start and size : 3 * *",
+                "PReP boot partition : * 49",
+            ]
+        );
+    }
 
     #[test]
     fn cmd_reports_lose_image_names_and_partition_addresses() {

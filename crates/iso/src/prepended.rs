@@ -1,0 +1,263 @@
+//! Partitions xorriso writes between the directory tree and the files' data (libisofs'
+//! "partprepend" writer), so that they lie inside the ISO filesystem's block range:
+//!
+//! - `-prep-boot-part FILE`: MBR partition 2 of type 0x41 (PReP boot, an ELF file the firmware
+//!   loads), between partitions 1 and 3 of type 0xCD over the rest of the image;
+//! - `-efi-boot-part FILE`: an `EFI boot partition` of type EFI System in a GPT (gaps filled as
+//!   for appended partitions, see `part_gpt`), behind one protective 0xEE MBR partition; the
+//!   backup GPT takes the last 16 blocks of the image.
+//!
+//! The file's bytes are image data, not a file of the tree: template data to JTE, as with
+//! libjte.
+
+use crate::error::{Error, Result};
+use crate::hybrid::{mbr_entry, Chs, Geometry};
+use crate::layout::{Layout, BLOCK};
+use crate::options::IsoOptions;
+use crate::part_gpt::{self, BACKUP_BLOCKS};
+use crate::partitions::{mbr_mark, Placed};
+
+/// MBR type of a PReP boot partition.
+const PREP_TYPE: u8 = 0x41;
+/// MBR type of the partitions around it.
+const ISO_TYPE: u8 = 0xcd;
+
+/// The prepended partition of an image, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Prepended {
+    /// The partition's file and place (`type_byte` 0x41 for PReP, 0xef for EFI).
+    pub part: Option<Placed>,
+    /// With `-efi-boot-part`: the backup GPT, the image's last bytes.
+    pub backup_gpt: Vec<u8>,
+}
+
+/// Rejects what xorriso would combine into other layouts than the ones written here.
+///
+/// # Errors
+/// [`Error::OptionConflict`].
+pub(crate) fn check(opts: &IsoOptions) -> Result<()> {
+    let h = &opts.hybrid;
+    let first = match (&h.prep_boot_part, &h.efi_boot_part) {
+        (Some(_), Some(_)) => {
+            return Err(Error::OptionConflict {
+                first: "-prep-boot-part",
+                second: "-efi-boot-part",
+            })
+        }
+        (Some(_), None) => "-prep-boot-part",
+        (None, Some(_)) => "-efi-boot-part",
+        (None, None) => return Ok(()),
+    };
+    let other = [
+        ("-isohybrid-mbr", h.mbr_template.is_some()),
+        ("--protective-msdos-label", h.protective_msdos_label),
+        ("-partition_offset", h.partition_offset != 0),
+        ("-append_partition", !h.appended_partitions.is_empty()),
+        ("-chrp-boot-part", h.chrp_boot_part),
+        ("a non-PC boot block", opts.boot_block.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(name, on)| on.then_some(name));
+    match other {
+        Some(second) => Err(Error::OptionConflict { first, second }),
+        None => Ok(()),
+    }
+}
+
+impl Prepended {
+    /// Moves every file up to make room for the partition right after the directory tree (and
+    /// boot catalog); with `-efi-boot-part` also adds the backup GPT's blocks to the image (the
+    /// volume then covers the whole image, as with xorriso).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`], [`Error::BadPartitionFile`] for an empty or irregular file,
+    /// [`Error::ImageTooLarge`].
+    pub(crate) fn place(opts: &IsoOptions, layout: &mut Layout) -> Result<Prepended> {
+        let h = &opts.hybrid;
+        let (path, type_byte) = match (&h.prep_boot_part, &h.efi_boot_part) {
+            (Some(p), _) => (p, PREP_TYPE),
+            (None, Some(p)) => (p, 0xef),
+            (None, None) => return Ok(Prepended::default()),
+        };
+        let meta = std::fs::metadata(path).map_err(|source| Error::Metadata {
+            path: path.clone(),
+            source,
+        })?;
+        let bad = |reason| Error::BadPartitionFile {
+            path: path.clone(),
+            reason,
+        };
+        if !meta.is_file() {
+            return Err(bad("not a regular file"));
+        }
+        if meta.len() == 0 {
+            return Err(bad("it is empty"));
+        }
+        let blocks = u32::try_from(meta.len().div_ceil(BLOCK))
+            .map_err(|_| Error::ImageTooLarge { blocks: u64::MAX })?;
+        let no_files = layout.total_blocks.saturating_sub(opts.pad_blocks);
+        // xorriso leaves a block between the partition and the files, so the 0xCD partition
+        // or GPT gap after it does not start where a file does (its report would name it)
+        let start = layout.insert_before_data(no_files, blocks + 1)?;
+        if type_byte == 0xef {
+            layout.set_total_blocks(u64::from(layout.total_blocks) + BACKUP_BLOCKS)?;
+        }
+        Ok(Prepended {
+            part: Some(Placed {
+                number: 0,
+                type_byte,
+                path: path.clone(),
+                start: u64::from(start),
+                size: meta.len(),
+            }),
+            backup_gpt: Vec::new(),
+        })
+    }
+
+    /// The MBR (and for EFI the GPT) of the partition, over whatever `-G`/`--grub2-mbr` put in
+    /// the system area, then the bootable flag rules of `--grub2-mbr`/`--mbr-force-bootable`.
+    pub(crate) fn patch_system_area(
+        &mut self,
+        opts: &IsoOptions,
+        mut sa: Vec<u8>,
+        layout: &Layout,
+        created: i64,
+    ) -> Vec<u8> {
+        let Some(part) = &self.part else {
+            return sa;
+        };
+        let h = &opts.hybrid;
+        let total = u64::from(layout.total_blocks);
+        let geometry = Geometry::DEFAULT;
+        let mut mbr = [0u8; 512];
+        if let Some(first) = sa.get(..512) {
+            mbr.copy_from_slice(first);
+        }
+        mbr[446..510].fill(0);
+        let blocks = part.size.div_ceil(BLOCK);
+        let entries: Vec<[u8; 16]> = if part.type_byte == PREP_TYPE {
+            let end = part.start + blocks;
+            vec![
+                mbr_entry(
+                    0,
+                    h.iso_mbr_part_type.unwrap_or(ISO_TYPE),
+                    0,
+                    part.start * 4,
+                    Chs::Offset(geometry),
+                ),
+                mbr_entry(
+                    0,
+                    PREP_TYPE,
+                    part.start * 4,
+                    blocks * 4,
+                    Chs::Offset(geometry),
+                ),
+                mbr_entry(
+                    0,
+                    ISO_TYPE,
+                    end * 4,
+                    total.saturating_sub(end) * 4,
+                    Chs::Offset(geometry),
+                ),
+            ]
+        } else {
+            let gpt = part_gpt::build(
+                &[part_gpt::Part::efi_boot(part.start, blocks)],
+                total,
+                0,
+                total,
+                created,
+            );
+            if let Some(dst) = sa.get_mut(512..512 + gpt.primary.len()) {
+                dst.copy_from_slice(&gpt.primary);
+            }
+            self.backup_gpt = gpt.backup;
+            vec![mbr_entry(
+                0,
+                0xee,
+                1,
+                (total * 4).saturating_sub(1),
+                Chs::Offset(geometry),
+            )]
+        };
+        for (slot, e) in mbr[446..510].chunks_exact_mut(16).zip(&entries) {
+            slot.copy_from_slice(e);
+        }
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+        if h.grub2_mbr.is_some() || h.mbr_force_bootable {
+            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
+        }
+        if let Some(dst) = sa.get_mut(..512) {
+            dst.copy_from_slice(&mbr);
+        }
+        sa
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn le32(b: &[u8], at: usize) -> u64 {
+        u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+    }
+
+    fn image(prep: bool) -> (Vec<u8>, Vec<u8>) {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        let file = vec![0x11u8; 5000];
+        std::fs::write(tree.join("f"), &file).unwrap();
+        let part = d.path().join("p.img");
+        std::fs::write(&part, vec![0x22; 3000]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        if prep {
+            opts.hybrid.prep_boot_part = Some(part);
+        } else {
+            opts.hybrid.efi_boot_part = Some(part);
+        }
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(&tree);
+        let mut sink = crate::PlainSink::new(Vec::new());
+        let report = w.write(&mut sink).unwrap();
+        assert_eq!(report.files, 1, "the partition is no file");
+        (sink.into_inner(), file)
+    }
+
+    #[test]
+    fn prep_partition_between_two_iso_partitions() {
+        let (img, file) = image(true);
+        let sectors = img.len() as u64 / 512;
+        // xorriso: 1 0xcd 0 S, 2 0x41 S 8, 3 0xcd after a spare block up to the end
+        let start = le32(&img, 462 + 8);
+        assert_eq!(
+            (img[450], le32(&img, 454), le32(&img, 458)),
+            (0xcd, 0, start)
+        );
+        assert_eq!((img[466], le32(&img, 474)), (0x41, 8));
+        assert_eq!(img[482], 0xcd);
+        assert_eq!(le32(&img, 478 + 8), start + 8);
+        assert_eq!(le32(&img, 478 + 12), sectors - start - 8);
+        let at = usize::try_from(start * 512).unwrap();
+        assert!(img[at..at + 3000].iter().all(|&b| b == 0x22));
+        // the file moved up behind the partition and a spare block
+        let f = img.windows(5000).position(|w| w == &file[..]).unwrap();
+        assert_eq!(f, at + 3 * 2048);
+    }
+
+    #[test]
+    fn efi_partition_in_a_gpt() {
+        let (img, _) = image(false);
+        let sectors = img.len() as u64 / 512;
+        assert_eq!(img[450], 0xee);
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (1, sectors - 1));
+        assert_eq!(&img[512..520], b"EFI PART");
+        // Gap0, EFI boot partition, Gap1; the backup GPT ends the image, inside the volume
+        let entry = |i: usize| &img[1024 + 128 * i..1024 + 128 * (i + 1)];
+        assert_eq!(&entry(1)[56..60], &[b'E', 0, b'F', 0]);
+        let start = u64::from_le_bytes(entry(1)[32..40].try_into().unwrap());
+        let at = usize::try_from(start * 512).unwrap();
+        assert!(img[at..at + 3000].iter().all(|&b| b == 0x22));
+        assert_eq!(&img[img.len() - 512..img.len() - 504], b"EFI PART");
+        assert_eq!(le32(&img, 16 * 2048 + 80) * 2048, img.len() as u64);
+    }
+}
