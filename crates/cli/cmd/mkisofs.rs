@@ -6,13 +6,14 @@ use std::ffi::OsString;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use jigsmith_checksum::Algorithm;
 use jigsmith_format::{ChecksumList, Compression};
 use jigsmith_iso::{Image, IsoWriter, PlainSink};
-use jigsmith_jte::{JteConfig, JteSink, PathMap};
+use jigsmith_jte::{JteConfig, JteSink, JteTimings, PathMap};
 
 use crate::files::{file_name, read_checksum_list};
 use crate::mkisofs_args::{parse_mkisofs_args, MkisofsArgs};
@@ -30,6 +31,9 @@ pub fn run_raw(a: MkisofsRawArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(raw: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    // quiet unless RUST_LOG asks (RUST_LOG=jigsmith=info: where the time went)
+    crate::logging::init_at(false, "warn");
+    let started = Instant::now();
     let mut args = parse_mkisofs_args(raw)?;
     args.read_lists()?;
     let mut writer = IsoWriter::new(args.options.clone());
@@ -37,6 +41,10 @@ pub fn run(raw: Vec<OsString>) -> anyhow::Result<ExitCode> {
         writer.add(spec.clone());
     }
     let image = writer.plan().context("planning the image")?;
+    tracing::info!(
+        "stage tree+layout: {:.3} s (arguments, lists, tree walk, layout)",
+        started.elapsed().as_secs_f64()
+    );
     for w in image.warnings() {
         eprintln!("jigsmith: warning: {w}");
     }
@@ -78,6 +86,15 @@ impl IsoOut {
             IsoOut::Discard => Box::new(std::io::sink()),
             IsoOut::Stdout => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
             IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.streaming_writer())),
+        }
+    }
+
+    /// As [`IsoOut::writer`], with a file written past the page cache where
+    /// the writes allow it (see [`AtomicFile::direct_writer`]).
+    fn direct_writer(&mut self) -> Box<dyn Write + '_> {
+        match self {
+            IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.direct_writer())),
+            other => other.writer(),
         }
     }
 
@@ -158,21 +175,51 @@ fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
     };
     let mut iso = IsoOut::new(args.output.as_deref())?;
     let mut template = AtomicFile::create(template_path)?;
+    let started = Instant::now();
     let jigdo = {
         let template_out = BufWriter::with_capacity(1 << 20, template.file());
-        let mut sink = JteSink::new(iso.writer(), template_out, config, &list)?;
+        let mut sink = JteSink::new(iso.direct_writer(), template_out, config, &list)?;
         image.write(&mut sink).context("writing the image")?;
         let out = sink.finish()?;
         let mut t = out.template;
         t.flush()
             .with_context(|| format!("writing {}", template_path.display()))?;
+        log_timings(started.elapsed(), &out.timings);
         out.jigdo
     };
+    let started = Instant::now();
     let jigdo_file = output::write_jigdo(jigdo_path, &jigdo)?;
     // all three exist only once everything succeeded
     template.commit()?;
     jigdo_file.commit()?;
-    iso.commit()
+    iso.commit()?;
+    tracing::info!(
+        "stage commit: {:.3} s (.jigdo, fsync and rename of the outputs)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The JTE pass's stages; they overlap, so CPU times add up to more than the wall time.
+fn log_timings(wall: std::time::Duration, t: &JteTimings) {
+    let s = |d: std::time::Duration| d.as_secs_f64();
+    tracing::info!("stage write pass: {:.3} s wall", s(wall));
+    tracing::info!(
+        "stage writer thread: {:.3} s CPU (of it, wall: image write {:.3} s, template {:.3} s; waited for hashers {:.3} s)",
+        s(t.writer),
+        s(t.image_write),
+        s(t.template),
+        s(t.waiting)
+    );
+    for (alg, cpu) in &t.image_hash {
+        tracing::info!("stage image {}: {:.3} s CPU", alg.jigdo_name(), s(*cpu));
+    }
+    tracing::info!(
+        "stage file checks: {:.3} s CPU ({} files, {} MiB)",
+        s(t.file_checks),
+        t.files_checked,
+        t.bytes_checked >> 20
+    );
 }
 
 /// xz and zstd templates are jigsmith's own: say so once, where it is chosen.

@@ -1,21 +1,24 @@
-//! Hashing the image on helper threads, one per algorithm.
+//! Hashing the image on helper threads, one per algorithm, all reading the
+//! same shared chunks: on two cores the four default image checksums (MD5,
+//! SHA-1, SHA-256, SHA-512) cost the writer nothing but a hand-off.
 
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use jigsmith_checksum::{Algorithm, Digest, Hasher};
 
+use crate::chunk::Chunk;
+use crate::timing::ThreadClock;
 use crate::Error;
 
-/// Bytes gathered before a chunk is handed to the hashers.
-const CHUNK: usize = 1 << 20;
+/// Chunks a hasher may lag behind the writer (16 MiB: still in cache).
+const DEPTH: usize = 8;
 
-/// A hashing thread: where to send chunks, and its result.
-type Worker = (SyncSender<Arc<[u8]>>, JoinHandle<Digest>);
+/// A hashing thread: where to send chunks, and its digest and CPU time.
+type Worker = (SyncSender<Chunk>, JoinHandle<(Digest, Duration)>);
 
 pub(crate) struct ImageHashers {
-    pending: Vec<u8>,
     workers: Vec<Worker>,
     algorithms: Vec<Algorithm>,
 }
@@ -25,55 +28,40 @@ impl ImageHashers {
         let workers = algorithms
             .iter()
             .map(|&alg| {
-                let (tx, rx) = sync_channel::<Arc<[u8]>>(8);
+                let (tx, rx) = sync_channel::<Chunk>(DEPTH);
                 let handle = std::thread::spawn(move || {
+                    let mut clock = ThreadClock::start();
                     let mut h = Hasher::new(alg);
                     for chunk in rx {
-                        h.update(&chunk);
+                        clock.busy(|| h.update(&chunk));
                     }
-                    h.finalize()
+                    (h.finalize(), clock.elapsed())
                 });
                 (tx, handle)
             })
             .collect();
         ImageHashers {
-            pending: Vec::with_capacity(CHUNK),
             workers,
             algorithms: algorithms.to_vec(),
         }
     }
 
-    pub(crate) fn update(&mut self, mut bytes: &[u8]) -> Result<(), Error> {
-        while !bytes.is_empty() {
-            let room = CHUNK - self.pending.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
-            self.pending.extend_from_slice(now);
-            bytes = later;
-            if self.pending.len() == CHUNK {
-                self.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        let chunk: Arc<[u8]> = Arc::from(std::mem::take(&mut self.pending));
-        self.pending.reserve(CHUNK);
+    /// Hands a chunk to every hasher; blocks while one is `DEPTH` behind.
+    pub(crate) fn send(&self, chunk: &Chunk) -> Result<(), Error> {
         for (tx, _) in &self.workers {
-            tx.send(Arc::clone(&chunk)).map_err(|_| Error::HasherGone)?;
+            tx.send(Chunk::clone(chunk))
+                .map_err(|_| Error::HasherGone)?;
         }
         Ok(())
     }
 
-    /// Digests in the order of the algorithms given to `new`.
-    pub(crate) fn finish(mut self) -> Result<Vec<(Algorithm, Digest)>, Error> {
-        if !self.pending.is_empty() {
-            self.flush()?;
-        }
+    /// Digests and CPU times in the order of the algorithms given to `new`.
+    pub(crate) fn finish(self) -> Result<Vec<(Algorithm, Digest, Duration)>, Error> {
         let mut out = Vec::with_capacity(self.workers.len());
         for ((tx, handle), alg) in self.workers.into_iter().zip(self.algorithms) {
             drop(tx);
-            out.push((alg, handle.join().map_err(|_| Error::HasherGone)?));
+            let (digest, cpu) = handle.join().map_err(|_| Error::HasherGone)?;
+            out.push((alg, digest, cpu));
         }
         Ok(out)
     }

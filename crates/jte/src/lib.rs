@@ -9,8 +9,11 @@
 //! entry named through the `-jigdo-map` rules; a file under a
 //! `-jigdo-force-checksum` path that matches no entry stops the build.
 //!
-//! The image is hashed on helper threads (one per algorithm) while the
-//! writer's thread copies and hashes files, so both cores are busy.
+//! Image bytes are gathered into shared chunks that are written once and
+//! read in place by helper threads: one per image checksum, and a file
+//! checker that hashes eight candidate files at once ([`jigsmith_md5_lanes`]).
+//! The template is written in image order as the verdicts come back.
+//! [`JteOutput::timings`] says where the time went.
 //!
 //! ```
 //! use jigsmith_checksum::Algorithm;
@@ -29,11 +32,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod chunk;
 mod config;
 mod error;
+mod file_check;
 mod image_hash;
 mod sink;
+mod timing;
 
 pub use config::{JteConfig, PathMap};
 pub use error::Error;
 pub use sink::{JteOutput, JteSink};
+pub use timing::JteTimings;
