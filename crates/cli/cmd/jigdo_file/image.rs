@@ -100,8 +100,18 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     let wanted: HashSet<(Digest, u64)> = needed.iter().copied().collect();
     let lens: HashSet<u64> = needed.iter().map(|(_, l)| *l).collect();
     let mut found: HashMap<Digest, PathBuf> = HashMap::new();
-    for f in files.iter().filter(|f| lens.contains(&f.size)) {
-        match digest_of(f, template.algorithm()) {
+    // only files of a needed size are hashed, through --cache if given
+    let sized: Vec<_> = files
+        .into_iter()
+        .filter(|f| lens.contains(&f.size))
+        .collect();
+    let cached = super::template::cached_sums(o, rep, &sized, template.algorithm())?;
+    for (f, known) in sized.iter().zip(cached) {
+        let got = match known {
+            Some(d) => Ok(d),
+            None => digest_of(f, template.algorithm()),
+        };
+        match got {
             Ok(d) if wanted.contains(&(d, f.size)) => {
                 found.entry(d).or_insert_with(|| f.path.clone());
             }
