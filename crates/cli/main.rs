@@ -72,7 +72,7 @@ enum Command {
     /// jigit-mkimage personality (same options).
     #[command(name = "jigit-mkimage")]
     JigitMkimage(cmd::jigit_mkimage::JigitMkimageArgs),
-    /// jigdo-file personality (make-image, print-missing, verify, md5sum, list-template …).
+    /// jigdo-file personality (make-template, make-image, print-missing, verify, md5sum …).
     #[command(name = "jigdo-file", disable_help_flag = true, disable_version_flag = true)]
     JigdoFile(cmd::jigdo_file::JigdoFileArgs),
     /// mkjigsnap personality: a snapshot tree of the files .jigdo files need.
