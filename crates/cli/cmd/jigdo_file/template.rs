@@ -2,11 +2,12 @@
 //!
 //! The template is made by `make_template::make` (jigsmith's scanner, ISO
 //! aware, with the persistent checksum cache for `--cache`); the `.jigdo`
-//! is written here in jigdo-file's layout: its header comment, `[Jigdo]`,
-//! `[Image]`, a `[Servers]` line per label in the order the labels were
-//! first used, `[Parts]` in image order. A name's part before `//` becomes
-//! a label (`--label L=/path` names it, else `A`, `B`, … in image order)
-//! served from `file:/path/` unless `--uri L=URI` says otherwise.
+//! is written here in jigdo-file's layout (see `jigdo_text`): a `[Servers]`
+//! line per label in the order the labels were first used, `[Parts]`
+//! sorted by value. A name's part before `//` becomes a label (`--label
+//! L=/path` names it, else `A`, `B`, … in image order) served from
+//! `file:/path/` unless `--uri L=URI` says otherwise. `-0` is taken as `-1`
+//! (jigsmith always compresses).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
