@@ -13,7 +13,7 @@ use jigsmith_md5_lanes::{Md5Lanes, BLOCK, LANES};
 use super::window::Window;
 
 /// Most image bytes the file checker holds at once.
-const WINDOW: u64 = 96 << 20;
+const WINDOW: u64 = 64 << 20;
 /// A lane is fed once this much of its file is in the window (or all of it),
 /// so lanes advance together in long steps rather than block by block.
 const STEP: u64 = 1 << 20;

@@ -28,8 +28,13 @@ use crate::{Error, JigdoImage, Progress, Result};
 use files::FileSpan;
 use window::{Chunk, Window, CHUNK};
 
-/// Chunks queued per checker: enough to ride out scheduling hiccups.
+/// Chunks (1 MiB) queued for each whole-image hasher.
 const QUEUE: usize = 8;
+/// Chunks queued for the file and template-data checkers: they are not on
+/// the critical path, and a long queue lets the image hashers run on while
+/// they are descheduled on a busy machine (the chunks are shared, so this
+/// costs memory only while they lag).
+const SIDE_QUEUE: usize = 48;
 
 /// Where an expected whole-image checksum comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +248,7 @@ impl JigdoImage {
 ///
 /// # Security
 /// The image and template are untrusted: memory stays bounded (about
-/// 150 MiB of image chunks) whatever their contents.
+/// 170 MiB of image chunks) whatever their contents.
 pub fn check_image(
     image: &Path,
     template: &Template,
@@ -288,22 +293,22 @@ pub fn check_image(
     let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
     let (read_len, digests, file_digests, bad_data) = std::thread::scope(|s| {
         let mut senders: Vec<SyncSender<Arc<Chunk>>> = Vec::new();
-        let mut channel = || {
-            let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let mut channel = |queue| {
+            let (tx, rx) = mpsc::sync_channel(queue);
             senders.push(tx);
             rx
         };
         let hashers: Vec<_> = algorithms
             .iter()
             .map(|&a| {
-                let rx = channel();
+                let rx = channel(QUEUE);
                 s.spawn(move || hash_image(a, rx))
             })
             .collect();
-        let files_rx = channel();
+        let files_rx = channel(SIDE_QUEUE);
         let spans = &spans;
         let files = s.spawn(move || files::hash_files(spans, stat_len, Window::new(files_rx)));
-        let data_rx = channel();
+        let data_rx = channel(SIDE_QUEUE);
         let unmatched = &unmatched;
         let data = s.spawn(move || {
             data::compare(
