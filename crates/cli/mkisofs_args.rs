@@ -370,14 +370,12 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-efi-boot-part" => {
                 let v = value(&mut it)?;
                 if v == "--efi-boot-image" {
-                    // xorriso moves the El Torito EFI image's data in front of the files
-                    return Err(ArgError::BadValue {
-                        option: text.into(),
-                        value: "--efi-boot-image".into(),
-                        reason: "not supported yet (give the EFI image as a file)",
-                    });
+                    o.hybrid.efi_boot_part = None;
+                    o.hybrid.efi_boot_image = true;
+                } else {
+                    o.hybrid.efi_boot_part = Some(PathBuf::from(v));
+                    o.hybrid.efi_boot_image = false;
                 }
-                o.hybrid.efi_boot_part = Some(PathBuf::from(v));
             }
             "-append_partition" => {
                 let number = string(&mut it)?;
@@ -933,10 +931,8 @@ mod tests {
         assert_eq!(h.appended_partitions[0].type_byte, 0x06);
         assert!(h.chrp_boot_part);
         for option in ["-efi-boot-part", "--efi-boot-part"] {
-            assert!(matches!(
-                parse(&[option, "--efi-boot-image"]),
-                Err(ArgError::BadValue { reason, .. }) if reason.starts_with("not supported")
-            ));
+            let h = parse(&[option, "--efi-boot-image"]).unwrap().options.hybrid;
+            assert!(h.efi_boot_image && h.efi_boot_part.is_none());
         }
         let h = parse(&["-efi-boot-part", "esp.img", "-prep-boot-part", "prep.img"])
             .unwrap()

@@ -160,6 +160,7 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
         "-isohybrid-mbr",
         "-prep-boot-part",
         "-efi-boot-part",
+        "--efi-boot-part",
     ];
     if args.iter().any(|a| table.contains(a)) {
         fields.push(446..512);
@@ -175,6 +176,7 @@ fn layout_fields(args: &[&str]) -> Vec<Range<usize>> {
         "-appended_part_as_gpt",
         "-isohybrid-gpt-basdat",
         "-efi-boot-part",
+        "--efi-boot-part",
     ];
     if args.iter().any(|a| gpt.contains(a)) {
         // GPT header: its CRC, own and backup LBA, last usable LBA, entry array CRC; each
@@ -409,6 +411,34 @@ fn system_area_options_like_xorriso() {
         ),
         ("efi-part", cat(&[&["-efi-boot-part", "esp.img"]])),
         (
+            "efi-image",
+            cat(&[&[
+                "-e",
+                "boot/efi.img",
+                "-no-emul-boot",
+                "-c",
+                "boot/boot.cat",
+                "-efi-boot-part",
+                "--efi-boot-image",
+            ]]),
+        ),
+        (
+            "efi-image-floppy-force",
+            cat(&[&[
+                "-b",
+                "boot/fd144.img",
+                "-c",
+                "boot/boot.cat",
+                "-eltorito-alt-boot",
+                "-e",
+                "boot/efi.img",
+                "-no-emul-boot",
+                "--efi-boot-part",
+                "--efi-boot-image",
+                "--mbr-force-bootable",
+            ]]),
+        ),
+        (
             "efi-part-grub2-force",
             cat(&[
                 &grub2,
@@ -504,9 +534,14 @@ fn system_area_options_like_xorriso() {
                 let at = usize::try_from(start * 512).unwrap();
                 assert_eq!(&image[at..at + data.len()], &data[..], "{name}: {file}");
             }
-        } else if args.contains(&"-efi-boot-part") {
+        } else if args.iter().any(|a| a.ends_with("-efi-boot-part")) {
             let start = gpt_partition_start(&ours, "EFI boot partition");
-            let data = read(&l.aux.join("esp.img"));
+            let file = if args.contains(&"--efi-boot-image") {
+                l.tree.join("boot/efi.img")
+            } else {
+                l.aux.join("esp.img")
+            };
+            let data = read(&file);
             let at = usize::try_from(start * 512).unwrap();
             assert_eq!(&image[at..at + data.len()], &data[..], "{name}: esp.img");
         } else if args.contains(&"-prep-boot-part") {
@@ -626,8 +661,9 @@ fn jte_with_embedded_boot_and_appended_partitions() {
     for name in ["part.img", "esp.img"] {
         write(&mirror.join(name), read(&l.aux.join(name)));
     }
-    let deb = "pool/main/h/hello/hello_1.0_all.deb";
-    write(&mirror.join(deb), read(&l.tree.join(deb)));
+    for rel in ["pool/main/h/hello/hello_1.0_all.deb", "boot/efi.img"] {
+        write(&mirror.join(rel), read(&l.tree.join(rel)));
+    }
     let mut list = jigsmith(["checksum-list"]);
     list.arg(&mirror);
     write(&l.aux.join("checksums"), list.ok().stdout);
@@ -690,6 +726,22 @@ fn jte_with_embedded_boot_and_appended_partitions() {
             "prepended",
             set(&[&jte, &floppy, &["-efi-boot-part", "mirror/esp.img"]]),
         ),
+        // the EFI boot image moved in front of the files is still a file JTE matches
+        (
+            "efi-image",
+            set(&[
+                &jte,
+                &floppy,
+                &[
+                    "-eltorito-alt-boot",
+                    "-e",
+                    "boot/efi.img",
+                    "-no-emul-boot",
+                    "-efi-boot-part",
+                    "--efi-boot-image",
+                ],
+            ]),
+        ),
     ];
     for (name, args) in &sets {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -720,11 +772,14 @@ fn jte_rebuild(l: &Layouts, mirror: &Path, set: &str, args: &[&str]) {
     let parts = |path: &Path| raw_parts(&String::from_utf8_lossy(&read(path)));
     let ours = parts(&jigdo);
     assert_eq!(ours, parts(&their_jigdo), "{set}: [Parts] like xorriso's");
-    assert_eq!(ours.len(), 1, "{set}: the .deb only: {ours:?}");
-    assert!(
-        ours[0].ends_with("=Deb:pool/main/h/hello/hello_1.0_all.deb"),
-        "{set}: {ours:?}"
-    );
+    // the .deb and the tree's efi.img; never an appended or prepended partition's file
+    assert_eq!(ours.len(), 2, "{set}: {ours:?}");
+    for name in [
+        "=Deb:pool/main/h/hello/hello_1.0_all.deb",
+        "=Deb:boot/efi.img",
+    ] {
+        assert!(ours.iter().any(|p| p.ends_with(name)), "{set}: {ours:?}");
+    }
     assert_eq!(
         normalise_with(&xorriso_stdout(&iso, &REPORT_ARGS), false),
         normalise_with(&xorriso_stdout(&their_iso, &REPORT_ARGS), false),

@@ -382,6 +382,50 @@ impl Layout {
         Ok(start)
     }
 
+    /// Moves the data of `node` in front of every other file's data, followed by `spare` empty
+    /// blocks (`-efi-boot-part --efi-boot-image`: xorriso makes the El Torito EFI image a
+    /// partition placed where prepended partitions go). Files before it move up by its size and
+    /// the spare blocks, files after it by the spare blocks. Returns its new extent, or `None`
+    /// for a file without data.
+    pub(crate) fn move_to_front(&mut self, node: NodeId, spare: u32) -> Result<Option<Extent>> {
+        let Some(old) = self.extent(node).filter(|e| e.size > 0) else {
+            return Ok(None);
+        };
+        let blocks = u32::try_from(old.size.div_ceil(BLOCK))
+            .map_err(|_| Error::ImageTooLarge { blocks: old.size })?;
+        let start = self
+            .data
+            .iter()
+            .map(|d| d.extent.lba)
+            .min()
+            .unwrap_or(old.lba)
+            .min(old.lba);
+        let total = u64::from(self.total_blocks) + u64::from(spare);
+        self.total_blocks =
+            u32::try_from(total).map_err(|_| Error::ImageTooLarge { blocks: total })?;
+        let shift = |lba: u32| match lba.cmp(&old.lba) {
+            std::cmp::Ordering::Equal => start,
+            std::cmp::Ordering::Less => lba + blocks + spare,
+            std::cmp::Ordering::Greater => lba + spare,
+        };
+        for d in &mut self.data {
+            // an empty file's place marker at the image's old block came before it
+            let before = d.extent.size == 0 && d.extent.lba == old.lba;
+            d.extent.lba = if d.node == node {
+                start
+            } else if before {
+                d.extent.lba + blocks + spare
+            } else {
+                shift(d.extent.lba)
+            };
+        }
+        for e in self.extents.values_mut().filter(|e| e.size > 0) {
+            e.lba = shift(e.lba);
+        }
+        self.data.sort_by_key(|d| d.extent.lba);
+        Ok(self.extent(node))
+    }
+
     /// The data extent of a file node.
     pub(crate) fn extent(&self, node: NodeId) -> Option<Extent> {
         self.extents.get(&node).copied()

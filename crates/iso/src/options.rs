@@ -131,6 +131,9 @@ pub struct Hybrid {
     /// `-efi-boot-part FILE`: FILE's data between the directory tree and the files, as an EFI
     /// System partition of a GPT behind a protective 0xEE MBR partition.
     pub efi_boot_part: Option<PathBuf>,
+    /// `-efi-boot-part --efi-boot-image`: the same, with the first El Torito EFI boot image
+    /// (`-e`) as the partition: its data moves in front of the other files.
+    pub efi_boot_image: bool,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

@@ -5,15 +5,17 @@
 //!   loads), between partitions 1 and 3 of type 0xCD over the rest of the image;
 //! - `-efi-boot-part FILE`: an `EFI boot partition` of type EFI System in a GPT (gaps filled as
 //!   for appended partitions, see `part_gpt`), behind one protective 0xEE MBR partition; the
-//!   backup GPT takes the last 16 blocks of the image.
+//!   backup GPT takes the last 16 blocks of the image; with `--efi-boot-image` instead of a FILE
+//!   the partition is the first El Torito EFI boot image, whose data moves there.
 //!
-//! The file's bytes are image data, not a file of the tree: template data to JTE, as with
-//! libjte.
+//! A FILE's bytes are image data, not a file of the tree: template data to JTE, as with libjte.
+//! The EFI boot image stays a file of the tree, which JTE may match (libjte does).
 
+use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK};
-use crate::options::IsoOptions;
+use crate::options::{IsoOptions, Platform};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
 use crate::partitions::{mbr_mark, Placed};
 
@@ -27,6 +29,8 @@ const ISO_TYPE: u8 = 0xcd;
 pub(crate) struct Prepended {
     /// The partition's file and place (`type_byte` 0x41 for PReP, 0xef for EFI).
     pub part: Option<Placed>,
+    /// With `--efi-boot-image`: the EFI boot image's first block and blocks.
+    efi_image: Option<(u64, u64)>,
     /// With `-efi-boot-part`: the backup GPT, the image's last bytes.
     pub backup_gpt: Vec<u8>,
 }
@@ -37,16 +41,17 @@ pub(crate) struct Prepended {
 /// [`Error::OptionConflict`].
 pub(crate) fn check(opts: &IsoOptions) -> Result<()> {
     let h = &opts.hybrid;
-    let first = match (&h.prep_boot_part, &h.efi_boot_part) {
-        (Some(_), Some(_)) => {
+    let efi = h.efi_boot_part.is_some() || h.efi_boot_image;
+    let first = match (&h.prep_boot_part, efi) {
+        (Some(_), true) => {
             return Err(Error::OptionConflict {
                 first: "-prep-boot-part",
                 second: "-efi-boot-part",
             })
         }
-        (Some(_), None) => "-prep-boot-part",
-        (None, Some(_)) => "-efi-boot-part",
-        (None, None) => return Ok(()),
+        (Some(_), false) => "-prep-boot-part",
+        (None, true) => "-efi-boot-part",
+        (None, false) => return Ok(()),
     };
     let other = [
         ("-isohybrid-mbr", h.mbr_template.is_some()),
@@ -72,8 +77,15 @@ impl Prepended {
     /// # Errors
     /// [`Error::Metadata`], [`Error::BadPartitionFile`] for an empty or irregular file,
     /// [`Error::ImageTooLarge`].
-    pub(crate) fn place(opts: &IsoOptions, layout: &mut Layout) -> Result<Prepended> {
+    pub(crate) fn place(
+        opts: &IsoOptions,
+        layout: &mut Layout,
+        boot: Option<&BootPlan>,
+    ) -> Result<Prepended> {
         let h = &opts.hybrid;
+        if h.efi_boot_image && h.efi_boot_part.is_none() {
+            return Self::place_efi_image(layout, boot);
+        }
         let (path, type_byte) = match (&h.prep_boot_part, &h.efi_boot_part) {
             (Some(p), _) => (p, PREP_TYPE),
             (None, Some(p)) => (p, 0xef),
@@ -110,6 +122,29 @@ impl Prepended {
                 start: u64::from(start),
                 size: meta.len(),
             }),
+            efi_image: None,
+            backup_gpt: Vec::new(),
+        })
+    }
+
+    /// `--efi-boot-image`: the first `-e` image moves in front of the files (one spare block
+    /// after it, as with xorriso), and the image grows by the backup GPT.
+    fn place_efi_image(layout: &mut Layout, boot: Option<&BootPlan>) -> Result<Prepended> {
+        let node = boot
+            .and_then(|b| b.entries.iter().find(|(e, _)| e.platform == Platform::Efi))
+            .map(|(_, n)| *n)
+            .ok_or(Error::MissingOption {
+                option: "-efi-boot-part --efi-boot-image",
+                needs: "an El Torito EFI boot image (-e)",
+            })?;
+        let extent = layout.move_to_front(node, 1)?.ok_or(Error::MissingOption {
+            option: "-efi-boot-part --efi-boot-image",
+            needs: "a non-empty El Torito EFI boot image",
+        })?;
+        layout.set_total_blocks(u64::from(layout.total_blocks) + BACKUP_BLOCKS)?;
+        Ok(Prepended {
+            part: None,
+            efi_image: Some((u64::from(extent.lba), extent.size.div_ceil(BLOCK))),
             backup_gpt: Vec::new(),
         })
     }
@@ -123,8 +158,10 @@ impl Prepended {
         layout: &Layout,
         created: i64,
     ) -> Vec<u8> {
-        let Some(part) = &self.part else {
-            return sa;
+        let (start, blocks, type_byte) = match (&self.part, self.efi_image) {
+            (Some(p), _) => (p.start, p.size.div_ceil(BLOCK), p.type_byte),
+            (None, Some((start, blocks))) => (start, blocks, 0xef),
+            (None, None) => return sa,
         };
         let h = &opts.hybrid;
         let total = u64::from(layout.total_blocks);
@@ -134,24 +171,17 @@ impl Prepended {
             mbr.copy_from_slice(first);
         }
         mbr[446..510].fill(0);
-        let blocks = part.size.div_ceil(BLOCK);
-        let entries: Vec<[u8; 16]> = if part.type_byte == PREP_TYPE {
-            let end = part.start + blocks;
+        let entries: Vec<[u8; 16]> = if type_byte == PREP_TYPE {
+            let end = start + blocks;
             vec![
                 mbr_entry(
                     0,
                     h.iso_mbr_part_type.unwrap_or(ISO_TYPE),
                     0,
-                    part.start * 4,
+                    start * 4,
                     Chs::Offset(geometry),
                 ),
-                mbr_entry(
-                    0,
-                    PREP_TYPE,
-                    part.start * 4,
-                    blocks * 4,
-                    Chs::Offset(geometry),
-                ),
+                mbr_entry(0, PREP_TYPE, start * 4, blocks * 4, Chs::Offset(geometry)),
                 mbr_entry(
                     0,
                     ISO_TYPE,
@@ -162,7 +192,7 @@ impl Prepended {
             ]
         } else {
             let gpt = part_gpt::build(
-                &[part_gpt::Part::efi_boot(part.start, blocks)],
+                &[part_gpt::Part::efi_boot(start, blocks)],
                 total,
                 0,
                 total,
@@ -259,5 +289,54 @@ mod tests {
         assert!(img[at..at + 3000].iter().all(|&b| b == 0x22));
         assert_eq!(&img[img.len() - 512..img.len() - 504], b"EFI PART");
         assert_eq!(le32(&img, 16 * 2048 + 80) * 2048, img.len() as u64);
+    }
+
+    #[test]
+    fn efi_boot_image_moves_in_front_of_the_files() {
+        use crate::options::{BootEntry, ElTorito, Platform};
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir_all(tree.join("boot")).unwrap();
+        // "a" sorts (and is laid out) before "boot/efi.img"
+        std::fs::write(tree.join("a"), vec![0x11u8; 5000]).unwrap();
+        std::fs::write(tree.join("boot/efi.img"), vec![0xef; 8192]).unwrap();
+        std::fs::write(tree.join("z"), vec![0x33u8; 3000]).unwrap();
+        let mut opts = crate::IsoOptions::builder()
+            .el_torito(Some(ElTorito {
+                catalog_path: None,
+                entries: vec![BootEntry {
+                    image_path: "boot/efi.img".into(),
+                    platform: Platform::Efi,
+                    no_emulation: true,
+                    ..BootEntry::default()
+                }],
+            }))
+            .build();
+        opts.hybrid.efi_boot_image = true;
+        let mut w = crate::IsoWriter::new(opts);
+        w.add_root(&tree);
+        let image = w.plan().unwrap();
+        let extents = image.file_extents();
+        let at = |name: &str| {
+            extents
+                .iter()
+                .find(|e| e.image_path.ends_with(name))
+                .unwrap()
+                .offset
+        };
+        // efi.img first, then a spare block, then the others in their order
+        assert!(at("efi.img") < at("/a") && at("/a") < at("/z"));
+        assert_eq!(at("/a"), at("efi.img") + 4 * 2048 + 2048);
+        let mut sink = crate::PlainSink::new(Vec::new());
+        image.write(&mut sink).unwrap();
+        let img = sink.into_inner();
+        let slice = |off: u64, len: usize| &img[off as usize..off as usize + len];
+        assert!(slice(at("efi.img"), 8192).iter().all(|&b| b == 0xef));
+        assert!(slice(at("/a"), 5000).iter().all(|&b| b == 0x11));
+        assert!(slice(at("/z"), 3000).iter().all(|&b| b == 0x33));
+        // the GPT's EFI boot partition is that image
+        let entry = &img[1024 + 128..1024 + 256];
+        let start = u64::from_le_bytes(entry[32..40].try_into().unwrap());
+        assert_eq!(start * 512, at("efi.img"));
     }
 }

@@ -94,7 +94,7 @@ impl IsoWriter {
         }
         hybrid::check(opts, boot.as_ref())?;
         let mut layout = Layout::compute(&tree, opts, boot.is_some())?;
-        let mut prepended = Prepended::place(opts, &mut layout)?;
+        let mut prepended = Prepended::place(opts, &mut layout, boot.as_ref())?;
         // isohybrid images end on a cylinder boundary; -partition_offset alone does not align.
         // libisofs pads between the -pad blocks and the backup GPT, which stays at the very end.
         if opts.hybrid.mbr_template.is_some() {
