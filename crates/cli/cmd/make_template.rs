@@ -276,11 +276,11 @@ fn candidates(job: &TemplateJob) -> anyhow::Result<Vec<Candidate>> {
         blocks: true,
     };
     // only files big enough to be parts are worth hashing
-    let (paths, small): (Vec<PathBuf>, Vec<PathBuf>) = walked
+    let paths: Vec<PathBuf> = walked
         .into_iter()
+        .filter(|(_, size)| *size >= job.min_size)
         .map(|(path, _)| path)
-        .partition(|p| std::fs::metadata(p).is_ok_and(|m| m.len() >= job.min_size));
-    drop(small);
+        .collect();
     for (path, sums) in paths.iter().zip(cache.refresh(&paths, want)?) {
         match sums {
             Ok((stamp, sums)) => {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadTransaction, TableDefinition, WriteTransaction};
+use redb::{Database, ReadOnlyTable, TableDefinition, WriteTransaction};
 
 use rayon::prelude::*;
 
@@ -34,9 +34,15 @@ impl SumCache {
             db,
             path: path.to_path_buf(),
         };
-        // create the table once, so readers never see it missing
-        let w = cache.writer()?;
-        w.commit()?;
+        // create the table once, so readers never see it missing (and an
+        // existing cache is opened without a write)
+        let txn = cache
+            .db
+            .begin_read()
+            .map_err(|e| Error::store(&cache.path, e))?;
+        if matches!(txn.open_table(FILES), Err(redb::TableError::TableDoesNotExist(_))) {
+            cache.writer()?.commit()?;
+        }
         Ok(cache)
     }
 
@@ -54,7 +60,10 @@ impl SumCache {
             .db
             .begin_read()
             .map_err(|e| Error::store(&self.path, e))?;
-        Ok(CacheReader { cache: self, txn })
+        let table = txn
+            .open_table(FILES)
+            .map_err(|e| Error::store(&self.path, e))?;
+        Ok(CacheReader { cache: self, table })
     }
 
     /// A batch of updates, applied atomically by [`CacheWriter::commit`]
@@ -147,7 +156,7 @@ impl SumCache {
 /// Lookups in one read transaction.
 pub struct CacheReader<'c> {
     cache: &'c SumCache,
-    txn: ReadTransaction,
+    table: ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl CacheReader<'_> {
@@ -157,9 +166,8 @@ impl CacheReader<'_> {
     /// [`Error::Store`] if the database cannot be read, [`Error::Damaged`]
     /// if the entry is not one this version wrote.
     pub fn get(&self, path: &Path, stamp: Stamp) -> Result<Option<FileSums>> {
-        let store = |e: redb::TableError| Error::store(&self.cache.path, e);
-        let table = self.txn.open_table(FILES).map_err(store)?;
-        let Some(entry) = table
+        let Some(entry) = self
+            .table
             .get(key(path).as_ref())
             .map_err(|e| Error::store(&self.cache.path, e))?
         else {
