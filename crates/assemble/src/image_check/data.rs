@@ -5,8 +5,8 @@ use std::io::BufReader;
 
 use jigsmith_format::{Template, UnmatchedReader};
 
-use super::window::Window;
 use super::BadData;
+use jigsmith_stream::Window;
 
 /// Differences closer than this are reported as one run (one sector).
 const MERGE_GAP: u64 = 2048;

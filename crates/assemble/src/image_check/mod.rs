@@ -1,7 +1,7 @@
 //! Checking an existing image against its template (and `.jigdo`), and
 //! saying where it is wrong (issue 10).
 //!
-//! The image is read once, sequentially, in 1 MiB chunks shared by every
+//! The image is read once, sequentially, in 1 MiB chunks ([`jigsmith_stream`]) shared by every
 //! checker thread: one per whole-image checksum (the template's, and each
 //! `# Image Hex …Sum` of the `.jigdo`), one hashing every matched file
 //! (eight MD5 files at once with [`jigsmith_md5_lanes`]), and one
@@ -10,31 +10,17 @@
 //! other core.
 
 mod data;
-mod files;
-mod window;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs::File;
-use std::io::{ErrorKind, Read};
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
 
-use jigsmith_checksum::{Algorithm, Digest, Hasher};
+use jigsmith_checksum::{Algorithm, Digest};
 use jigsmith_format::{ItemKind, Jigdo, Template};
 
 use crate::{Error, JigdoImage, Progress, Result};
-use files::FileSpan;
-use window::{Chunk, Window, CHUNK};
-
-/// Chunks (1 MiB) queued for each whole-image hasher.
-const QUEUE: usize = 8;
-/// Chunks queued for the file and template-data checkers: they are not on
-/// the critical path, and a long queue lets the image hashers run on while
-/// they are descheduled on a busy machine (the chunks are shared, so this
-/// costs memory only while they lag).
-const SIDE_QUEUE: usize = 48;
+use jigsmith_stream::{hash_spans, hash_whole, Fanout, Span, HASHER_QUEUE, SIDE_QUEUE};
 
 /// Where an expected whole-image checksum comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,14 +260,18 @@ pub fn check_image(
     let mut wanted = vec![(SumSource::Template, template.image_digest())];
     wanted.extend(jigdo_sums(jigdo).into_iter().map(|d| (SumSource::Jigdo, d)));
     let algorithms: BTreeSet<Algorithm> = wanted.iter().map(|(_, d)| d.algorithm()).collect();
-    let spans: Vec<FileSpan> = template
+    let files: Vec<(Span, Digest)> = template
         .files()
-        .map(|(item, digest)| FileSpan {
-            offset: item.offset,
-            len: item.len,
-            digest,
+        .map(|(item, digest)| {
+            let span = Span {
+                offset: item.offset,
+                len: item.len,
+                algorithm: digest.algorithm(),
+            };
+            (span, digest)
         })
         .collect();
+    let spans: Vec<Span> = files.iter().map(|(span, _)| *span).collect();
     let unmatched: Vec<(u64, u64)> = template
         .items()
         .iter()
@@ -290,36 +280,24 @@ pub fn check_image(
         .collect();
     progress.start(stat_len);
 
-    let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
+    let mut fanout = Fanout::new();
     let (read_len, digests, file_digests, bad_data) = std::thread::scope(|s| {
-        let mut senders: Vec<SyncSender<Arc<Chunk>>> = Vec::new();
-        let mut channel = |queue| {
-            let (tx, rx) = mpsc::sync_channel(queue);
-            senders.push(tx);
-            rx
-        };
         let hashers: Vec<_> = algorithms
             .iter()
             .map(|&a| {
-                let rx = channel(QUEUE);
-                s.spawn(move || hash_image(a, rx))
+                let window = fanout.subscribe(HASHER_QUEUE);
+                s.spawn(move || hash_whole(a, window))
             })
             .collect();
-        let files_rx = channel(SIDE_QUEUE);
+        let files_window = fanout.subscribe(SIDE_QUEUE);
         let spans = &spans;
-        let files = s.spawn(move || files::hash_files(spans, stat_len, Window::new(files_rx)));
-        let data_rx = channel(SIDE_QUEUE);
+        let files = s.spawn(move || hash_spans(spans, stat_len, files_window));
+        let data_window = fanout.subscribe(SIDE_QUEUE);
         let unmatched = &unmatched;
         let data = s.spawn(move || {
-            data::compare(
-                template_file,
-                template,
-                unmatched,
-                stat_len,
-                Window::new(data_rx),
-            )
+            data::compare(template_file, template, unmatched, stat_len, data_window)
         });
-        let read = read_chunks(&mut file, senders, pool_tx, &pool_rx, progress);
+        let read = fanout.run(&mut file, &mut |n| progress.advance(n));
         let digests: Vec<Digest> = hashers
             .into_iter()
             .map(|h| {
@@ -360,14 +338,14 @@ pub fn check_image(
             })
         })
         .collect();
-    let mut bad_files: Vec<BadFile> = spans
+    let mut bad_files: Vec<BadFile> = files
         .iter()
         .zip(&file_digests)
-        .filter(|(span, actual)| actual.as_ref() != Some(&span.digest))
-        .map(|(span, actual)| BadFile {
+        .filter(|((_, expected), actual)| actual.as_ref() != Some(expected))
+        .map(|((span, expected), actual)| BadFile {
             offset: span.offset,
             len: span.len,
-            expected: span.digest,
+            expected: *expected,
             actual: *actual,
             names: Vec::new(),
         })
@@ -382,61 +360,6 @@ pub fn check_image(
         bad_files,
         bad_data,
     })
-}
-
-/// Reads the image to its end, handing every chunk to every checker;
-/// returns the bytes read.
-fn read_chunks(
-    file: &mut File,
-    mut senders: Vec<SyncSender<Arc<Chunk>>>,
-    pool_tx: mpsc::Sender<Vec<u8>>,
-    pool_rx: &Receiver<Vec<u8>>,
-    progress: &dyn Progress,
-) -> std::io::Result<u64> {
-    let mut offset = 0u64;
-    loop {
-        let mut buf = pool_rx.try_recv().unwrap_or_default();
-        buf.resize(CHUNK, 0);
-        let mut n = 0;
-        while n < buf.len() {
-            match file.read(buf.get_mut(n..).unwrap_or_default()) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if n == 0 {
-            return Ok(offset);
-        }
-        buf.truncate(n);
-        let chunk = Arc::new(Chunk {
-            offset,
-            data: buf,
-            pool: pool_tx.clone(),
-        });
-        // a checker that is done (all its files hashed) stops listening
-        senders.retain(|tx| tx.send(Arc::clone(&chunk)).is_ok());
-        offset += n as u64;
-        progress.advance(n as u64);
-    }
-}
-
-/// The image's digest: the critical path of a check, so MD5 (one long
-/// stream) uses md5-lanes' latency-tuned kernel rather than `md-5`.
-fn hash_image(algorithm: Algorithm, rx: Receiver<Arc<Chunk>>) -> Option<Digest> {
-    if algorithm == Algorithm::Md5 {
-        let mut h = jigsmith_md5_lanes::Md5::new();
-        for chunk in rx {
-            h.update(&chunk.data);
-        }
-        return Digest::new(algorithm, &h.finalize()).ok();
-    }
-    let mut h = Hasher::new(algorithm);
-    for chunk in rx {
-        h.update(&chunk.data);
-    }
-    Some(h.finalize())
 }
 
 /// The `# Image Hex …Sum` comments of the `.jigdo` that parse.

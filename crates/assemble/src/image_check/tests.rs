@@ -4,6 +4,7 @@ use jigsmith_checksum::Rsync64;
 use jigsmith_format::{Compression, ImageSection, PartEntry, TemplateWriter};
 
 use super::*;
+use jigsmith_checksum::Hasher;
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -1,27 +1,35 @@
-//! The image, read once in big chunks and shared by every checker thread.
+//! The image in shared chunks, and the run of them one consumer holds.
 //!
-//! The reader thread fills [`Chunk`]s and hands an `Arc` of each to every
-//! checker; a checker keeps the chunks it still needs in a [`Window`]. A
-//! chunk's buffer goes back to the reader's pool when the last checker lets
-//! go of it, so a whole-image check allocates a few dozen buffers, not one
-//! per read.
+//! [`Fanout`](crate::Fanout) fills [`Chunk`]s and hands an `Arc` of each to
+//! every consumer; a consumer keeps the chunks it still needs in a
+//! [`Window`]. A chunk's buffer goes back to the reader's pool when the last
+//! consumer lets go of it, so a whole-image pass allocates a few dozen
+//! buffers, not one per read.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 /// Bytes per read of the image.
-pub(super) const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 1 << 20;
 
 /// A run of image bytes starting at `offset`.
-pub(super) struct Chunk {
+pub struct Chunk {
+    /// Where the chunk starts in the stream.
     pub offset: u64,
+    /// Its bytes.
     pub data: Vec<u8>,
     /// Where the buffer goes once no checker holds the chunk any more.
-    pub pool: Sender<Vec<u8>>,
+    pub(crate) pool: Sender<Vec<u8>>,
 }
 
 impl Chunk {
+    /// A chunk whose buffer is handed to `pool` once nobody holds it.
+    pub fn new(offset: u64, data: Vec<u8>, pool: Sender<Vec<u8>>) -> Chunk {
+        Chunk { offset, data, pool }
+    }
+
+    /// Where the chunk ends in the stream (exclusive).
     pub fn end(&self) -> u64 {
         self.offset + self.data.len() as u64
     }
@@ -34,8 +42,8 @@ impl Drop for Chunk {
     }
 }
 
-/// The chunks one checker still needs, in image order, and where more come from.
-pub(super) struct Window {
+/// The chunks one consumer still needs, in image order, and where more come from.
+pub struct Window {
     chunks: VecDeque<Arc<Chunk>>,
     rx: Receiver<Arc<Chunk>>,
     /// Image offset where the held chunks end (all bytes before were received).
@@ -45,6 +53,7 @@ pub(super) struct Window {
 }
 
 impl Window {
+    /// A window over the chunks `rx` delivers, in stream order.
     pub fn new(rx: Receiver<Arc<Chunk>>) -> Self {
         Window {
             chunks: VecDeque::new(),
@@ -59,6 +68,7 @@ impl Window {
         self.end
     }
 
+    /// No more chunks will come.
     pub fn is_eof(&self) -> bool {
         self.eof
     }
@@ -125,6 +135,12 @@ impl Window {
             at += n as u64;
         }
         true
+    }
+
+    /// The chunks still to come, for consumers that take each chunk whole
+    /// (a whole-stream hasher) and need no window.
+    pub fn into_chunks(self) -> impl Iterator<Item = Arc<Chunk>> {
+        self.chunks.into_iter().chain(self.rx)
     }
 
     /// Lets go of every chunk that ends at or before `offset`.

@@ -1,16 +1,16 @@
-//! Hashing every matched file of the image as the image streams past.
+//! Hashing many spans of the stream (the files inside an image) as it
+//! streams past.
 //!
-//! MD5 files (format 1.x) go eight at a time through [`Md5Lanes`]: lane
-//! *k* hashes the *k*-th next file, so the checker holds the image bytes
-//! from the slowest lane's position to the furthest lane's, bounded by
-//! [`WINDOW`]. When a big file fills the window the other lanes wait (their
-//! state is kept) and that file goes on alone. Other algorithms hash one
-//! file after the other.
+//! MD5 spans go eight at a time through [`Md5Lanes`]: lane *k* hashes the
+//! *k*-th next span, so the hasher holds the bytes from the slowest lane's
+//! position to the furthest lane's, bounded by [`WINDOW`]. When a big span
+//! fills the window the other lanes wait (their state is kept) and that
+//! span goes on alone. Other algorithms hash one span after the other.
 
 use jigsmith_checksum::{Algorithm, Digest, Hasher};
 use jigsmith_md5_lanes::{Md5Lanes, BLOCK, LANES};
 
-use super::window::Window;
+use crate::Window;
 
 /// Most image bytes the file checker holds at once.
 const WINDOW: u64 = 64 << 20;
@@ -18,43 +18,42 @@ const WINDOW: u64 = 64 << 20;
 /// so lanes advance together in long steps rather than block by block.
 const STEP: u64 = 1 << 20;
 
-/// A matched file of the image to check.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct FileSpan {
+/// Bytes `offset..offset + len` of the stream, to hash with `algorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Where the span starts.
     pub offset: u64,
+    /// Its length.
     pub len: u64,
-    pub digest: Digest,
+    /// The digest wanted.
+    pub algorithm: Algorithm,
 }
 
-impl FileSpan {
+impl Span {
     fn end(&self) -> u64 {
         self.offset + self.len
     }
 }
 
-/// The digest of each file's bytes in the image, in `files` order; `None`
-/// for a file the image ends before (`image_len`).
-pub(super) fn hash_files(
-    files: &[FileSpan],
-    image_len: u64,
-    mut window: Window,
-) -> Vec<Option<Digest>> {
-    let md5 = files.iter().all(|f| f.digest.algorithm() == Algorithm::Md5);
-    if md5 {
-        Lanes::new(files, image_len).run(&mut window)
+/// The digest of each span, in `spans` order (which must be by offset);
+/// `None` for a span the stream ends before (`stream_len`, or the actual
+/// end if the stream was shorter than it said).
+pub fn hash_spans(spans: &[Span], stream_len: u64, mut window: Window) -> Vec<Option<Digest>> {
+    if spans.iter().all(|s| s.algorithm == Algorithm::Md5) {
+        Lanes::new(spans, stream_len).run(&mut window)
     } else {
-        one_by_one(files, image_len, &mut window)
+        one_by_one(spans, stream_len, &mut window)
     }
 }
 
-fn one_by_one(files: &[FileSpan], image_len: u64, window: &mut Window) -> Vec<Option<Digest>> {
+fn one_by_one(files: &[Span], image_len: u64, window: &mut Window) -> Vec<Option<Digest>> {
     files
         .iter()
         .map(|f| {
             if f.end() > image_len {
                 return None;
             }
-            let mut h = Hasher::new(f.digest.algorithm());
+            let mut h = Hasher::new(f.algorithm);
             let mut at = f.offset;
             while at < f.end() {
                 window.seek(at);
@@ -84,7 +83,7 @@ struct Busy {
 }
 
 struct Lanes<'a> {
-    files: &'a [FileSpan],
+    files: &'a [Span],
     image_len: u64,
     next: usize,
     lanes: [Option<Busy>; LANES],
@@ -93,7 +92,7 @@ struct Lanes<'a> {
 }
 
 impl<'a> Lanes<'a> {
-    fn new(files: &'a [FileSpan], image_len: u64) -> Self {
+    fn new(files: &'a [Span], image_len: u64) -> Self {
         Lanes {
             files,
             image_len,
@@ -217,8 +216,8 @@ impl<'a> Lanes<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::window::Chunk;
     use super::*;
+    use crate::Chunk;
     use std::sync::{mpsc, Arc};
 
     fn window_over(image: &[u8], chunk: usize) -> Window {
@@ -227,11 +226,7 @@ mod tests {
         let data = image.to_vec();
         std::thread::spawn(move || {
             for (i, c) in data.chunks(chunk).enumerate() {
-                let chunk = Arc::new(Chunk {
-                    offset: (i * chunk) as u64,
-                    data: c.to_vec(),
-                    pool: pool.clone(),
-                });
+                let chunk = Arc::new(Chunk::new((i * chunk) as u64, c.to_vec(), pool.clone()));
                 if tx.send(chunk).is_err() {
                     return;
                 }
@@ -240,14 +235,23 @@ mod tests {
         Window::new(rx)
     }
 
-    fn spans(image: &[u8], cuts: &[(u64, u64)], algorithm: Algorithm) -> Vec<FileSpan> {
+    fn spans(image: &[u8], cuts: &[(u64, u64)], algorithm: Algorithm) -> Vec<(Span, Digest)> {
         cuts.iter()
-            .map(|&(offset, len)| FileSpan {
-                offset,
-                len,
-                digest: Hasher::digest(algorithm, &image[offset as usize..(offset + len) as usize]),
+            .map(|&(offset, len)| {
+                let span = Span {
+                    offset,
+                    len,
+                    algorithm,
+                };
+                let bytes = &image[offset as usize..(offset + len) as usize];
+                (span, Hasher::digest(algorithm, bytes))
             })
             .collect()
+    }
+
+    fn hash_files(files: &[(Span, Digest)], len: u64, window: Window) -> Vec<Option<Digest>> {
+        let spans: Vec<Span> = files.iter().map(|(s, _)| *s).collect();
+        hash_spans(&spans, len, window)
     }
 
     #[test]
@@ -264,7 +268,7 @@ mod tests {
             let files = spans(&image, &cuts, algorithm);
             for chunk in [64, 1000, 4096, 1 << 20] {
                 let got = hash_files(&files, image.len() as u64, window_over(&image, chunk));
-                let want: Vec<_> = files.iter().map(|f| Some(f.digest)).collect();
+                let want: Vec<_> = files.iter().map(|f| Some(f.1)).collect();
                 assert_eq!(got, want, "{algorithm:?} chunk {chunk}");
             }
         }
@@ -276,10 +280,10 @@ mod tests {
         let files = spans(&image, &[(0, 4000), (4000, 6000)], Algorithm::Md5);
         let short = &image[..7000];
         let got = hash_files(&files, 7000, window_over(short, 1024));
-        assert_eq!(got, vec![Some(files[0].digest), None]);
+        assert_eq!(got, vec![Some(files[0].1), None]);
         // the image is shorter than its stated length (it shrank while read)
         let got = hash_files(&files, 10_000, window_over(short, 1024));
-        assert_eq!(got[0], Some(files[0].digest));
+        assert_eq!(got[0], Some(files[0].1));
         assert_eq!(got[1], None);
     }
 }
