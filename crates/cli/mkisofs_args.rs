@@ -398,11 +398,24 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                     "Linux" => Some(0x83),
                     _ => mbr_type(&ty),
                 };
-                let type_byte = named.ok_or(ArgError::BadValue {
-                    option: text.into(),
-                    value: ty.clone(),
-                    reason: "expected an MBR type byte, 0x00 to 0xff (GPT type GUIDs are not supported)",
-                })?;
+                let guid = if named.is_some() {
+                    None
+                } else {
+                    type_guid(&ty)
+                };
+                let type_byte = named
+                    .or(guid.map(guid_mbr_type))
+                    .ok_or(ArgError::BadValue {
+                        option: text.into(),
+                        value: ty.clone(),
+                        reason:
+                            "expected an MBR type byte (0x00 to 0xff), FAT12, FAT16, Linux or a \
+                             GPT type GUID",
+                    })?;
+                o.hybrid.appended_part_guids.retain(|(m, _)| *m != n);
+                if let Some(g) = guid {
+                    o.hybrid.appended_part_guids.push((n, g));
+                }
                 o.hybrid.appended_partitions.push(AppendedPartition {
                     number: n,
                     type_byte,
@@ -412,14 +425,20 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-mbr-force-bootable" => o.hybrid.mbr_force_bootable = true,
             "-iso_mbr_part_type" => {
                 let v = string(&mut it)?;
+                o.hybrid.iso_gpt_type_guid = None;
                 if v == "default" {
                     o.hybrid.iso_mbr_part_type = None;
+                    continue;
+                }
+                if let Some(g) = type_guid(&v) {
+                    o.hybrid.iso_gpt_type_guid = Some(g);
+                    o.hybrid.iso_mbr_part_type = Some(guid_mbr_type(g));
                     continue;
                 }
                 o.hybrid.iso_mbr_part_type = Some(mbr_type(&v).ok_or(ArgError::BadValue {
                     option: text.into(),
                     value: v.clone(),
-                    reason: "expected an MBR type byte, 0x00 to 0xff (GPT type GUIDs are not supported)",
+                    reason: "expected an MBR type byte (0x00 to 0xff) or a GPT type GUID",
                 })?);
             }
             // like -no-emul-boot, it belongs to the boot image being defined (xorriso marks
@@ -546,6 +565,43 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     }
     a.pathspecs = raw_specs.iter().map(|s| a.pathspec(s)).collect();
     Ok(a)
+}
+
+/// C12A7328-F81F-11D2-BA4B-00A0C93EC93B, EFI System, in on-disk byte order.
+const EFI_SYSTEM_GUID: [u8; 16] = [
+    0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
+];
+
+/// A GPT type GUID as xorriso takes it, in on-disk byte order: 32 hex digits as they are on
+/// disk (`28732ac11ff8d211ba4b00a0c93ec93b`), or RFC 4122 text whose first three fields UEFI
+/// stores little-endian (`C12A7328-F81F-11D2-BA4B-00A0C93EC93B`).
+fn type_guid(v: &str) -> Option<[u8; 16]> {
+    let hex: String = v.chars().filter(|c| *c != '-').collect();
+    let groups: Vec<usize> = v.split('-').map(str::len).collect();
+    let structured = match groups.as_slice() {
+        [32] => false,
+        [8, 4, 4, 4, 12] => true,
+        _ => return None,
+    };
+    let mut g = [0u8; 16];
+    for (i, byte) in g.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    if structured {
+        g[0..4].reverse();
+        g[4..6].reverse();
+        g[6..8].reverse();
+    }
+    Some(g)
+}
+
+/// The MBR type xorriso gives a partition of a GPT type: 0xEF for EFI System, else 0x83.
+fn guid_mbr_type(g: [u8; 16]) -> u8 {
+    if g == EFI_SYSTEM_GUID {
+        0xef
+    } else {
+        0x83
+    }
 }
 
 /// An MBR partition type as xorriso takes it: `0x`-prefixed hex or decimal, 0 to 255.
@@ -945,10 +1001,49 @@ mod tests {
             .options
             .hybrid;
         assert!(h.appended_part_as_gpt && h.appended_part_as_apm);
+        // type GUIDs: for the GPT, and mapped to 0xEF (EFI System) or 0x83 in the MBR
+        let h = parse(&[
+            "-append_partition",
+            "2",
+            "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+            "esp.img",
+            "-append_partition",
+            "3",
+            "0fc63daf848347728e793d69d8477de4",
+            "root.img",
+            "-iso_mbr_part_type",
+            "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        ])
+        .unwrap()
+        .options
+        .hybrid;
+        assert_eq!(h.appended_partitions[0].type_byte, 0xef);
+        assert_eq!(h.appended_partitions[1].type_byte, 0x83);
+        assert_eq!(h.appended_part_guids[0], (2, EFI_SYSTEM_GUID));
+        assert_eq!(
+            h.appended_part_guids[1].1,
+            [
+                0x0f, 0xc6, 0x3d, 0xaf, 0x84, 0x83, 0x47, 0x72, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47,
+                0x7d, 0xe4
+            ]
+        );
+        assert_eq!(h.iso_mbr_part_type, Some(0x83));
+        assert_eq!(
+            h.iso_gpt_type_guid,
+            Some([
+                0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47,
+                0x7d, 0xe4
+            ])
+        );
+        assert_eq!(
+            type_guid("28732ac11ff8d211ba4b00a0c93ec93b"),
+            Some(EFI_SYSTEM_GUID)
+        );
         for bad in [
             ["5", "0x83"],
             ["0", "0x83"],
-            ["2", "28732ac11ff8d211ba4b00a0c93ec93b"],
+            ["2", "28732ac11ff8d211ba4b00a0c93ec93"],
+            ["2", "C12A7328-F81F-11D2-BA4B00A0C93EC93B"],
         ] {
             assert!(matches!(
                 parse(&["-append_partition", bad[0], bad[1], "f"]),
@@ -972,7 +1067,7 @@ mod tests {
         };
         assert_eq!(ty("0xEF"), Ok(Some(0xef)));
         assert_eq!(ty("default"), Ok(None));
-        for bad in ["256", "0x100", "a2a0d0ebe5b9334487c068b6b72699c7", "x"] {
+        for bad in ["256", "0x100", "a2a0d0ebe5b9334487c068b6b72699c", "x"] {
             assert!(matches!(ty(bad), Err(ArgError::BadValue { .. })), "{bad}");
         }
     }

@@ -360,6 +360,16 @@ fn system_area_options_like_xorriso() {
     let cat = |parts: &[&[&'static str]]| -> Vec<&'static str> {
         parts.iter().flat_map(|p| p.iter().copied()).collect()
     };
+    let guids = [
+        "-append_partition",
+        "2",
+        "28732ac11ff8d211ba4b00a0c93ec93b",
+        "part.img",
+        "-append_partition",
+        "4",
+        "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        "esp.img",
+    ];
     let protective = ["--protective-msdos-label"];
     let offset = ["-partition_offset", "16"];
     let cases: Vec<(&str, Vec<&str>)> = vec![
@@ -446,6 +456,36 @@ fn system_area_options_like_xorriso() {
             ]),
         ),
         ("append-apm", cat(&[&append, &["-appended_part_as_apm"]])),
+        // type GUIDs: in the GPT, 0xEF/0x83 in the MBR, Apple_HFS in the APM
+        (
+            "append-gpt-guids-offset",
+            cat(&[
+                &guids,
+                &offset,
+                &[
+                    "-appended_part_as_gpt",
+                    "-iso_mbr_part_type",
+                    "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                ],
+            ]),
+        ),
+        ("append-mbr-guids", cat(&[&guids])),
+        (
+            "append-apm-hfs",
+            cat(&[
+                &[
+                    "-append_partition",
+                    "2",
+                    "48465300-0000-11AA-AA11-00306543ECAC",
+                    "part.img",
+                    "-append_partition",
+                    "4",
+                    "0x83",
+                    "esp.img",
+                ],
+                &["-appended_part_as_apm"],
+            ]),
+        ),
         (
             "append-apm-protective-G",
             cat(&[

@@ -134,6 +134,12 @@ pub struct Hybrid {
     /// `-efi-boot-part --efi-boot-image`: the same, with the first El Torito EFI boot image
     /// (`-e`) as the partition: its data moves in front of the other files.
     pub efi_boot_image: bool,
+    /// GPT type GUIDs (on-disk byte order) that `-append_partition NUMBER GUID FILE` gave, by
+    /// partition number; the partition's MBR type byte is then 0xEF for EFI System, else 0x83.
+    pub appended_part_guids: Vec<(u8, [u8; 16])>,
+    /// `-iso_mbr_part_type GUID`: the type of the GPT partition that is the filesystem
+    /// (`ISO9660`, with `-partition_offset`); its MBR type byte goes to `iso_mbr_part_type`.
+    pub iso_gpt_type_guid: Option<[u8; 16]>,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

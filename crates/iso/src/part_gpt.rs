@@ -39,16 +39,23 @@ pub(crate) struct Part {
 }
 
 impl Part {
-    /// `-append_partition NUMBER TYPE`: `AppendedN`, EFI System for 0xEF, no flags.
-    pub(crate) fn appended(number: u8, type_byte: u8, start: u64, blocks: u64) -> Part {
+    /// `-append_partition NUMBER TYPE`: `AppendedN`, of the type GUID given as TYPE, else EFI
+    /// System for 0xEF and Basic Data for other type bytes; no flags.
+    pub(crate) fn appended(
+        number: u8,
+        type_byte: u8,
+        guid: Option<[u8; 16]>,
+        start: u64,
+        blocks: u64,
+    ) -> Part {
         Part {
             start,
             blocks,
-            type_guid: if type_byte == 0xef {
+            type_guid: guid.unwrap_or(if type_byte == 0xef {
                 EFI_SYSTEM
             } else {
                 BASIC_DATA
-            },
+            }),
             flags: 0,
             name: format!("Appended{number}"),
         }
@@ -85,11 +92,13 @@ struct Entry {
 
 /// Builds the GPT of an image of `end_blocks` blocks (the backup included) whose filesystem
 /// takes `iso_blocks` blocks from the image start, with the filesystem's partition at
-/// `offset_blocks` (`-partition_offset`, else 0).
+/// `offset_blocks` (`-partition_offset`, else 0) of type `iso_type` (`-iso_mbr_part_type GUID`,
+/// else Basic Data).
 pub(crate) fn build(
     parts: &[Part],
     iso_blocks: u64,
     offset_blocks: u64,
+    iso_type: Option<[u8; 16]>,
     end_blocks: u64,
     created: i64,
 ) -> Gpt {
@@ -119,15 +128,15 @@ pub(crate) fn build(
         part_end = part_end.max(next_end);
         if part_end < goal {
             let is_filesystem = goal == iso_blocks * 4 && part_end == offset_blocks * 4;
-            let name = if is_filesystem {
-                "ISO9660".to_string()
+            let (name, type_guid) = if is_filesystem {
+                ("ISO9660".to_string(), iso_type.unwrap_or(BASIC_DATA))
             } else {
-                format!("Gap{}", gaps.len())
+                (format!("Gap{}", gaps.len()), BASIC_DATA)
             };
             gaps.push(Entry {
                 start: part_end,
                 sectors: goal - part_end,
-                type_guid: BASIC_DATA,
+                type_guid,
                 flags: GAP_FLAGS,
                 name,
             });
@@ -214,11 +223,12 @@ mod tests {
         // Gap0 64+12224, Appended2 12288+392, Appended3 12680+128, Gap1 12808+600
         let g = build(
             &[
-                Part::appended(3, 0x83, 3170, 32),
-                Part::appended(2, 0xef, 3072, 98),
+                Part::appended(3, 0x83, None, 3170, 32),
+                Part::appended(2, 0xef, None, 3072, 98),
             ],
             3072,
             0,
+            None,
             3368,
             1,
         );
@@ -264,9 +274,14 @@ mod tests {
     #[test]
     fn the_filesystem_gap_of_an_offset_image_is_iso9660() {
         // -partition_offset 16: "ISO9660" 64+12288, then Appended2
-        let g = build(&[Part::appended(2, 0xef, 3088, 98)], 3088, 16, 3352, 1);
+        // with -iso_mbr_part_type GUID for it, and a type GUID for the appended partition
+        let (linux, hfs) = ([0x0f; 16], [0x48; 16]);
+        let part = Part::appended(2, 0x83, Some(hfs), 3088, 98);
+        let g = build(&[part], 3088, 16, Some(linux), 3352, 1);
         let e = &g.primary[512..];
         assert_eq!(name(&e[..128]), "ISO9660");
+        assert_eq!((&e[..16], &e[128..144]), (&linux[..], &hfs[..]));
+        assert_eq!(&e[256..272], &BASIC_DATA, "gaps stay Basic Data");
         assert_eq!((le64(e, 32), le64(e, 40)), (64, 12351));
         // libisofs counts the ISO9660 gap too
         assert_eq!(name(&e[256..384]), "Gap1");

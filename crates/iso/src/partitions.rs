@@ -469,7 +469,7 @@ impl Appended {
             dst.copy_from_slice(&mbr);
         }
         if h.appended_part_as_apm {
-            self.write_apm(&mut sa);
+            self.write_apm(opts, &mut sa);
         }
         sa
     }
@@ -510,7 +510,7 @@ impl Appended {
     /// `-appended_part_as_apm`: an Apple Partition Map of 512-byte blocks listing the map, a
     /// `Gap0` (`ISO9660_data`) from block 16 to the first partition (and further gaps between
     /// partitions), and the partitions as `AppendedN` of type `Data`, as libisofs writes it.
-    fn write_apm(&self, sa: &mut [u8]) {
+    fn write_apm(&self, opts: &IsoOptions, sa: &mut [u8]) {
         let mut parts: Vec<(u64, u64, String, &str)> = Vec::new();
         let mut end = 16u64;
         let mut gaps = 0;
@@ -520,7 +520,13 @@ impl Appended {
                 gaps += 1;
             }
             let blocks = p.size.div_ceil(BLOCK);
-            parts.push((p.start, blocks, format!("Appended{}", p.number), "Data"));
+            // (libisofs: Apple_HFS for the HFS+ type GUID, else Data)
+            let ty = if type_guid(opts, p.number) == Some(HFS_PLUS) {
+                "Apple_HFS"
+            } else {
+                "Data"
+            };
+            parts.push((p.start, blocks, format!("Appended{}", p.number), ty));
             end = p.start + blocks;
         }
         let n = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
@@ -533,11 +539,15 @@ impl Appended {
             3,
         )];
         // 2048-byte blocks counted in 512-byte APM blocks
-        blocks.extend(
-            parts
-                .iter()
-                .map(|(start, count, name, ty)| apm_entry(n, start * 4, count * 4, name, ty, 0x13)),
-        );
+        blocks.extend(parts.iter().map(|(start, count, name, ty)| {
+            // readable, and "automatic mount" for HFS (legacy Mac OS), as libisofs
+            let flags = if *ty == "Apple_HFS" {
+                0x4000_0013
+            } else {
+                0x13
+            };
+            apm_entry(n, start * 4, count * 4, name, ty, flags)
+        }));
         if let Some(dst) = sa.get_mut(..APM_BLOCK0.len()) {
             dst.copy_from_slice(&APM_BLOCK0);
         }
@@ -557,13 +567,21 @@ impl Appended {
             .parts
             .iter()
             .map(|p| {
-                part_gpt::Part::appended(p.number, p.type_byte, p.start, p.size.div_ceil(BLOCK))
+                let guid = type_guid(opts, p.number);
+                part_gpt::Part::appended(
+                    p.number,
+                    p.type_byte,
+                    guid,
+                    p.start,
+                    p.size.div_ceil(BLOCK),
+                )
             })
             .collect();
         let gpt = part_gpt::build(
             &parts,
             self.iso_blocks,
             u64::from(h.partition_offset),
+            h.iso_gpt_type_guid,
             self.end_blocks,
             created,
         );
@@ -595,6 +613,22 @@ impl Appended {
         sa
     }
 }
+
+/// The type GUID `-append_partition NUMBER GUID FILE` gave partition NUMBER.
+fn type_guid(opts: &IsoOptions, number: u8) -> Option<[u8; 16]> {
+    opts.hybrid
+        .appended_part_guids
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == number)
+        .map(|(_, g)| *g)
+}
+
+/// 48465300-0000-11AA-AA11-00306543ECAC, HFS+, in on-disk byte order: an appended partition of
+/// this type is `Apple_HFS` in an Apple Partition Map.
+const HFS_PLUS: [u8; 16] = [
+    0x00, 0x53, 0x46, 0x48, 0x00, 0x00, 0xaa, 0x11, 0xaa, 0x11, 0x00, 0x30, 0x65, 0x43, 0xec, 0xac,
+];
 
 /// Copies an appended partition's file to `out` in chunks of `buf`'s size.
 ///

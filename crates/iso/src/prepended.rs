@@ -195,6 +195,7 @@ impl Prepended {
                 &[part_gpt::Part::efi_boot(start, blocks)],
                 total,
                 0,
+                None,
                 total,
                 created,
             );
