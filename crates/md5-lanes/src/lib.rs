@@ -9,8 +9,9 @@
 //! Without AVX2 the same API runs a portable scalar kernel.
 //!
 //! No well-kept crate offers multi-buffer MD5 (RustCrypto's `md-5` hashes one
-//! stream), hence this small crate. All `unsafe` code is in the AVX2 kernel;
-//! tests compare every path against `md-5`.
+//! stream), hence this small crate. All `unsafe` code is in the AVX2 kernel
+//! (and one empty `asm!` in the scalar one, which fences a sum from the
+//! optimiser, see `scalar.rs`); tests compare every path against `md-5`.
 //!
 //! ```
 //! use jigsmith_md5_lanes::{Md5Lanes, LANES};
