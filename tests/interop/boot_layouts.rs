@@ -470,6 +470,33 @@ fn system_area_options_like_xorriso() {
             ]),
         ),
         ("append-mbr-guids", cat(&[&guids])),
+        // a GRUB2 hybrid image as Ubuntu's: the EFI El Torito entry is appended partition 2
+        (
+            "grub2-efi-partition",
+            cat(&[
+                &guids,
+                &offset,
+                &[
+                    "--grub2-mbr",
+                    "grub2.bin",
+                    "-appended_part_as_gpt",
+                    "-iso_mbr_part_type",
+                    "a2a0d0ebe5b9334487c068b6b72699c7",
+                    "-c",
+                    "boot/boot.cat",
+                    "-b",
+                    "boot/efi.img",
+                    "-no-emul-boot",
+                    "-boot-load-size",
+                    "4",
+                    "-boot-info-table",
+                    "-eltorito-alt-boot",
+                    "-e",
+                    "--interval:appended_partition_2:all::",
+                    "-no-emul-boot",
+                ],
+            ]),
+        ),
         (
             "append-apm-hfs",
             cat(&[
@@ -553,7 +580,13 @@ fn system_area_options_like_xorriso() {
             let lba = u64::from_le_bytes(image[0x1b0..0x1b8].try_into().unwrap()) - 4;
             let at = usize::try_from(lba * 512).unwrap();
             let efi = read(&l.tree.join("boot/efi.img"));
-            assert_eq!(&image[at..at + efi.len()], &efi[..], "{name}: GRUB2 target");
+            // (bytes 8..64 hold a boot info table with -boot-info-table)
+            assert_eq!(&image[at..at + 8], &efi[..8], "{name}: GRUB2 target");
+            assert_eq!(
+                &image[at + 64..at + efi.len()],
+                &efi[64..],
+                "{name}: GRUB2 target"
+            );
         }
         let whole = match *name {
             "protective" => Some(format!("MBR partition : 1 0x80 0xcd 1 {}", sectors - 1)),

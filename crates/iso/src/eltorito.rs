@@ -11,6 +11,11 @@ use crate::tree::{Kind, NodeId, Tree};
 
 /// Where the hidden boot catalog goes when no `-c` path is given.
 const HIDDEN_CATALOG_PATH: &str = "/boot.catalog";
+/// How a boot image path names an `-append_partition` partition instead of a file
+/// (`-e --interval:appended_partition_2:all::`, GRUB2 hybrid images' EFI entry).
+const APPENDED_PREFIX: &str = "--interval:appended_partition_";
+/// The node of an entry whose image is an appended partition: no node of the tree.
+const NO_NODE: NodeId = NodeId::MAX;
 
 /// Floppy sizes a BIOS can emulate, and their El Torito media types (El Torito 1.0, 2.1).
 const FLOPPIES: [(u64, u8); 3] = [(1_228_800, 1), (1_474_560, 2), (2_949_120, 3)];
@@ -46,7 +51,14 @@ pub(crate) struct BootPlan {
     pub entries: Vec<(BootEntry, NodeId)>,
     /// Per entry (same index), how it is emulated.
     media: Vec<Media>,
+    /// Per entry (same index): the appended partition number its image is, and once placed
+    /// ([`BootPlan::place_appended`]) that partition's first block and blocks.
+    appended: Vec<Option<AppendedImage>>,
 }
+
+/// A boot image that is an appended partition: its number and, once placed, its first block
+/// and blocks.
+type AppendedImage = (u8, Option<(u32, u64)>);
 
 impl BootPlan {
     /// Adds the catalog to the tree and finds every boot image.
@@ -63,7 +75,27 @@ impl BootPlan {
         }
         let mut entries = Vec::with_capacity(et.entries.len());
         let mut media = Vec::with_capacity(et.entries.len());
+        let mut appended = Vec::with_capacity(et.entries.len());
         for e in &et.entries {
+            if let Some(n) = appended_number(&e.image_path) {
+                let bad = |reason| Error::BadBootImage {
+                    image_path: e.image_path.clone(),
+                    reason,
+                };
+                // libisofs: "Appended partition cannot serve as El Torito boot image with
+                // FD/HD emulation"; there is no file to patch a boot info table into either
+                if !e.no_emulation {
+                    return Err(bad("an appended partition can only boot without emulation"));
+                }
+                if e.boot_info_table {
+                    return Err(bad("an appended partition gets no boot info table"));
+                }
+                entries.push((e.clone(), NO_NODE));
+                media.push(Media::NONE);
+                appended.push(Some((n, None)));
+                continue;
+            }
+            appended.push(None);
             let id = tree
                 .lookup(&e.image_path)
                 .ok_or_else(|| Error::BootFileMissing {
@@ -100,7 +132,34 @@ impl BootPlan {
             }
             entries.push((e.clone(), id));
         }
-        Ok(BootPlan { entries, media })
+        Ok(BootPlan {
+            entries,
+            media,
+            appended,
+        })
+    }
+
+    /// Points the entries whose image is an appended partition at it: `parts` are (number,
+    /// first block, bytes) of the placed partitions.
+    ///
+    /// # Errors
+    /// [`Error::BootFileMissing`] for a partition number no `-append_partition` gave.
+    pub(crate) fn place_appended(&mut self, parts: &[(u8, u64, u64)]) -> Result<()> {
+        for (slot, (e, _)) in self.appended.iter_mut().zip(&self.entries) {
+            let Some((n, at)) = slot else {
+                continue;
+            };
+            let (_, start, size) =
+                parts
+                    .iter()
+                    .find(|(m, _, _)| m == n)
+                    .ok_or_else(|| Error::BootFileMissing {
+                        image_path: e.image_path.clone(),
+                    })?;
+            let lba = u32::try_from(*start).map_err(|_| Error::ImageTooLarge { blocks: *start })?;
+            *at = Some((lba, size.div_ceil(BLOCK)));
+        }
+        Ok(())
     }
 
     /// Whether `node` is a boot image whose written copy is patched with a boot info table.
@@ -131,6 +190,21 @@ impl BootPlan {
         let mut records: Vec<[u8; 32]> = Vec::new();
         let entry_bytes = |i: usize, e: &BootEntry, node: NodeId| -> [u8; 32] {
             let media = self.media.get(i).copied().unwrap_or(Media::NONE);
+            if let Some(Some((_, placed))) = self.appended.get(i) {
+                // the partition's blocks, in 512-byte sectors; too many for the field: 0 for
+                // EFI (firmware reads the partition whole), 65535 for BIOS, as libisofs
+                let (lba, blocks) = placed.unwrap_or((0, 0));
+                let sectors = u16::try_from(blocks * 4).unwrap_or(match e.platform {
+                    Platform::Efi => 0,
+                    Platform::X86 => u16::MAX,
+                });
+                let mut r = [0u8; 32];
+                r[0] = 0x88;
+                r[2..4].copy_from_slice(&e.load_segment.to_le_bytes());
+                r[6..8].copy_from_slice(&sectors.to_le_bytes());
+                r[8..12].copy_from_slice(&lba.to_le_bytes());
+                return r;
+            }
             let ext = layout
                 .extent(node)
                 .unwrap_or(crate::layout::Extent { lba: 0, size: 0 });
@@ -189,6 +263,13 @@ impl BootPlan {
         }
         cat
     }
+}
+
+/// The partition number of a boot image path `--interval:appended_partition_N...`.
+fn appended_number(image_path: &str) -> Option<u8> {
+    let rest = image_path.strip_prefix(APPENDED_PREFIX)?;
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
 }
 
 /// How `entry` is emulated: none, a floppy chosen by the image size, or a hard disk whose
@@ -403,5 +484,75 @@ mod tests {
             emulation(&e, 100, &missing),
             Err(Error::ReadFile { .. })
         ));
+    }
+
+    #[test]
+    fn appended_partition_as_boot_image() {
+        assert_eq!(
+            appended_number("--interval:appended_partition_2:all::"),
+            Some(2)
+        );
+        assert_eq!(
+            appended_number("--interval:appended_partition_3_start_3092s_size_392d:all::"),
+            Some(3)
+        );
+        assert_eq!(appended_number("boot/efi.img"), None);
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        let mut t = Tree::build(
+            &[crate::PathSpec::new(&tree)],
+            &crate::IsoOptions::default(),
+            0,
+        )
+        .unwrap();
+        let et = ElTorito {
+            catalog_path: None,
+            entries: vec![BootEntry {
+                image_path: "--interval:appended_partition_2:all::".into(),
+                platform: Platform::Efi,
+                no_emulation: true,
+                ..Default::default()
+            }],
+        };
+        let mut plan = BootPlan::prepare(&mut t, &et, 0).unwrap();
+        assert!(matches!(
+            plan.clone().place_appended(&[(3, 100, 2048)]),
+            Err(Error::BootFileMissing { .. })
+        ));
+        // xorriso: "El Torito boot img : 1 UEFI y none 0x0000 0x00 392 3092"
+        plan.place_appended(&[(2, 3092, 200_000)]).unwrap();
+        let layout =
+            crate::layout::Layout::compute(&t, &crate::IsoOptions::default(), true).unwrap();
+        let cat = plan.catalog(&t, &layout);
+        assert_eq!(&cat[32..34], &[0x88, 0]);
+        assert_eq!(u16::from_le_bytes([cat[38], cat[39]]), 392);
+        assert_eq!(u32::from_le_bytes(cat[40..44].try_into().unwrap()), 3092);
+        // emulation and boot info tables need a file
+        for e in [
+            BootEntry {
+                no_emulation: false,
+                ..et.entries[0].clone()
+            },
+            BootEntry {
+                boot_info_table: true,
+                ..et.entries[0].clone()
+            },
+        ] {
+            let bad = ElTorito {
+                catalog_path: None,
+                entries: vec![e],
+            };
+            let mut t2 = Tree::build(
+                &[crate::PathSpec::new(&tree)],
+                &crate::IsoOptions::default(),
+                0,
+            )
+            .unwrap();
+            assert!(matches!(
+                BootPlan::prepare(&mut t2, &bad, 0),
+                Err(Error::BadBootImage { .. })
+            ));
+        }
     }
 }

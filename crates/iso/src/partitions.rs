@@ -315,6 +315,14 @@ pub(crate) struct Appended {
 }
 
 impl Appended {
+    /// (number, first block, bytes) of each partition.
+    pub(crate) fn summary(&self) -> Vec<(u8, u64, u64)> {
+        self.parts
+            .iter()
+            .map(|p| (p.number, p.start, p.size))
+            .collect()
+    }
+
     /// Places the `-append_partition` files after the ISO filesystem (in partition number
     /// order, each on whole blocks, no gaps), moves the `-pad` blocks behind them, and sets the
     /// volume size as xorriso does: the filesystem alone, or the whole image when the MBR protects

@@ -78,7 +78,7 @@ impl IsoWriter {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
         let now = opts.source_date_epoch.unwrap_or(now);
         let mut tree = Tree::build(&self.specs, opts, now)?;
-        let boot = match &opts.el_torito {
+        let mut boot = match &opts.el_torito {
             Some(et) => Some(BootPlan::prepare(
                 &mut tree,
                 et,
@@ -103,6 +103,9 @@ impl IsoWriter {
             layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
         }
         let mut appended = Appended::place(opts, &mut layout)?;
+        if let Some(b) = boot.as_mut() {
+            b.place_appended(&appended.summary())?;
+        }
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {

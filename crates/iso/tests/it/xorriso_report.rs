@@ -108,6 +108,7 @@ pub fn normalise_with(report: &str, keep_size: bool) -> Vec<String> {
 pub fn normalise_cmd(report: &str) -> Vec<String> {
     report
         .lines()
+        .map(mask_appended_boot_start)
         .map(|line| {
             let Some((head, interval)) = line.split_once("--interval:imported_iso:") else {
                 return line.to_string();
@@ -130,6 +131,23 @@ pub fn normalise_cmd(report: &str) -> Vec<String> {
             format!("{head}--interval:imported_iso:{blocks}:{flags}:IMAGE")
         })
         .collect()
+}
+
+/// A boot image that is an appended partition (`efi_path='--interval:appended_partition_2_
+/// start_3092s_size_392d:all::'`) is named with the partition's start block: masked.
+fn mask_appended_boot_start(line: &str) -> String {
+    let Some((head, rest)) = line.split_once("_start_") else {
+        return line.to_string();
+    };
+    if !head.contains("--interval:appended_partition_") {
+        return line.to_string();
+    }
+    match rest.split_once('s') {
+        Some((digits, tail)) if digits.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{head}_start_*s{tail}")
+        }
+        _ => line.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +194,7 @@ PReP boot partition: 32  49
 -append_partition 1 0xcd --interval:imported_iso:1d-12267d::'x-ap.iso'
 -append_partition 2 0x83 --interval:imported_iso:12352d-12743d::'x-ap.iso'
 -boot_image any system_area=--interval:imported_iso:0s-15s:zero_mbrpt:'/tmp/a b.iso'
+-boot_image any efi_path='--interval:appended_partition_2_start_3092s_size_392d:all::'
 ";
         assert_eq!(
             normalise_cmd(report),
@@ -184,6 +203,7 @@ PReP boot partition: 32  49
                 "-append_partition 1 0xcd --interval:imported_iso:*::IMAGE",
                 "-append_partition 2 0x83 --interval:imported_iso:*+392d::IMAGE",
                 "-boot_image any system_area=--interval:imported_iso:0s-15s:zero_mbrpt:IMAGE",
+                "-boot_image any efi_path='--interval:appended_partition_2_start_*s_size_392d:all::'",
             ]
         );
     }
