@@ -331,6 +331,11 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                 e.no_emulation = false;
                 e.hard_disk_emulation = true;
             }
+            "-grub2-boot-info" => {
+                current
+                    .get_or_insert_with(BootEntry::default)
+                    .grub2_boot_info = true
+            }
             "-boot-info-table" => {
                 current
                     .get_or_insert_with(BootEntry::default)
@@ -821,6 +826,7 @@ mod tests {
                     load_segment: 0,
                     apm_hfsplus: false,
                     hard_disk_emulation: false,
+                    grub2_boot_info: false,
                 },
                 BootEntry {
                     image_path: "boot/grub/efi.img".into(),
@@ -968,6 +974,13 @@ mod tests {
         assert_eq!(h.grub2_mbr, Some(PathBuf::from("g.bin")));
         assert!(h.protective_msdos_label && h.mbr_force_bootable);
         assert_eq!(h.iso_mbr_part_type, Some(0x83));
+        let e = &parse(&["-b", "eltorito.img", "--grub2-boot-info"])
+            .unwrap()
+            .options
+            .el_torito
+            .unwrap()
+            .entries[0];
+        assert!(e.grub2_boot_info);
         let h = parse(&["-append_partition", "2", "0xef", "efi.img"])
             .unwrap()
             .options

@@ -255,7 +255,20 @@ fn disk_emulation_like_xorriso() {
     let cat = ["-c", "boot/boot.cat"];
     let with_cat =
         |args: &[&'static str]| -> Vec<&'static str> { args.iter().copied().chain(cat).collect() };
-    let cases: [(&str, Vec<&str>, &str); 7] = [
+    let cases: [(&str, Vec<&str>, &str); 8] = [
+        (
+            "grub2-boot-info",
+            with_cat(&[
+                "-b",
+                "boot/efi.img",
+                "-no-emul-boot",
+                "-boot-load-size",
+                "4",
+                "-boot-info-table",
+                "--grub2-boot-info",
+            ]),
+            "BIOS y none 0x0000 0x00 4 *",
+        ),
         (
             "fd144",
             with_cat(&["-b", "boot/fd144.img"]),

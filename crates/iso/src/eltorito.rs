@@ -14,6 +14,10 @@ const HIDDEN_CATALOG_PATH: &str = "/boot.catalog";
 /// How a boot image path names an `-append_partition` partition instead of a file
 /// (`-e --interval:appended_partition_2:all::`, GRUB2 hybrid images' EFI entry).
 const APPENDED_PREFIX: &str = "--interval:appended_partition_";
+/// Where `--grub2-boot-info` patches the boot image (libisofs' `Libisofs_grub2_elto_patch_poS`)
+/// and what it adds to the image's 512-byte sector address there.
+const GRUB2_BOOT_INFO_AT: usize = 512 * 5 - 12;
+const GRUB2_BOOT_INFO_OFFSET: u64 = 5;
 /// The node of an entry whose image is an appended partition: no node of the tree.
 const NO_NODE: NodeId = NodeId::MAX;
 
@@ -87,7 +91,7 @@ impl BootPlan {
                 if !e.no_emulation {
                     return Err(bad("an appended partition can only boot without emulation"));
                 }
-                if e.boot_info_table {
+                if e.boot_info_table || e.grub2_boot_info {
                     return Err(bad("an appended partition gets no boot info table"));
                 }
                 entries.push((e.clone(), NO_NODE));
@@ -116,7 +120,13 @@ impl BootPlan {
                             reason: "too small for a boot info table (64 bytes)",
                         });
                     }
-                    if e.boot_info_table && *size > 64 << 20 {
+                    if e.grub2_boot_info && *size < (GRUB2_BOOT_INFO_AT + 8) as u64 {
+                        return Err(Error::BadBootImage {
+                            image_path: e.image_path.clone(),
+                            reason: "too small for --grub2-boot-info (2556 bytes)",
+                        });
+                    }
+                    if (e.boot_info_table || e.grub2_boot_info) && *size > 64 << 20 {
                         return Err(Error::BadBootImage {
                             image_path: e.image_path.clone(),
                             reason: "too large for a boot info table (64 MiB)",
@@ -162,11 +172,28 @@ impl BootPlan {
         Ok(())
     }
 
-    /// Whether `node` is a boot image whose written copy is patched with a boot info table.
+    /// Whether `node` is a boot image whose written copy is patched (boot info table, GRUB2
+    /// boot info).
     pub(crate) fn patches(&self, node: NodeId) -> bool {
         self.entries
             .iter()
-            .any(|(e, n)| *n == node && e.boot_info_table)
+            .any(|(e, n)| *n == node && (e.boot_info_table || e.grub2_boot_info))
+    }
+
+    /// Patches the image data of `node` at block `lba` as its entries ask: first the GRUB2 boot
+    /// info, then the boot info table (last, as libisofs: its checksum covers the rest).
+    pub(crate) fn patch(&self, node: NodeId, data: &mut [u8], pvd_lba: u32, lba: u32) {
+        let wants =
+            |f: fn(&BootEntry) -> bool| self.entries.iter().any(|(e, n)| *n == node && f(e));
+        if wants(|e| e.grub2_boot_info) {
+            let address = u64::from(lba) * 4 + GRUB2_BOOT_INFO_OFFSET;
+            if let Some(at) = data.get_mut(GRUB2_BOOT_INFO_AT..GRUB2_BOOT_INFO_AT + 8) {
+                at.copy_from_slice(&address.to_le_bytes());
+            }
+        }
+        if wants(|e| e.boot_info_table) {
+            patch_info_table(data, pvd_lba, lba);
+        }
     }
 
     /// The 512-byte sector count of an entry, as xorriso defaults it: the image's whole 2048-byte
@@ -554,5 +581,53 @@ mod tests {
                 Err(Error::BadBootImage { .. })
             ));
         }
+    }
+
+    #[test]
+    fn grub2_boot_info_then_boot_info_table() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("g.img"), vec![0xaau8; 4096]).unwrap();
+        std::fs::write(tree.join("tiny.img"), vec![0xaau8; 2555]).unwrap();
+        let build = || {
+            Tree::build(
+                &[crate::PathSpec::new(&tree)],
+                &crate::IsoOptions::default(),
+                0,
+            )
+            .unwrap()
+        };
+        let entry = |path: &str| BootEntry {
+            image_path: path.into(),
+            no_emulation: true,
+            boot_info_table: true,
+            grub2_boot_info: true,
+            ..Default::default()
+        };
+        let et = ElTorito {
+            catalog_path: None,
+            entries: vec![entry("tiny.img")],
+        };
+        assert!(matches!(
+            BootPlan::prepare(&mut build(), &et, 0),
+            Err(Error::BadBootImage { .. })
+        ));
+        let et = ElTorito {
+            catalog_path: None,
+            entries: vec![entry("g.img")],
+        };
+        let plan = BootPlan::prepare(&mut build(), &et, 0).unwrap();
+        let node = plan.entries[0].1;
+        assert!(plan.patches(node));
+        let mut data = vec![0xaau8; 4096];
+        plan.patch(node, &mut data, 16, 40);
+        // xorriso --grub2-boot-info: block * 4 + 5 at byte 2548
+        assert_eq!(&data[2548..2556], &(40u64 * 4 + 5).to_le_bytes());
+        // the boot info table's checksum covers the patched bytes
+        let mut expected = vec![0xaau8; 4096];
+        expected[2548..2556].copy_from_slice(&(165u64).to_le_bytes());
+        patch_info_table(&mut expected, 16, 40);
+        assert_eq!(data, expected);
     }
 }

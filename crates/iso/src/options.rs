@@ -65,6 +65,9 @@ pub struct BootEntry {
     pub load_size: Option<u16>,
     /// `-boot-info-table`: patch bytes 8..64 of the boot image in the written image.
     pub boot_info_table: bool,
+    /// `--grub2-boot-info`: patch bytes 2548..2556 of the boot image with its 512-byte sector
+    /// address + 5 (64-bit little-endian), where GRUB2's El Torito image looks for itself.
+    pub grub2_boot_info: bool,
     /// Load segment (0 means the BIOS default 0x7C0).
     pub load_segment: u16,
     /// `-isohybrid-apm-hfsplus` given while this entry was the one being defined (after its

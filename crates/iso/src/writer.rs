@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::boot_blocks;
-use crate::eltorito::{self, BootPlan};
+use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid;
 use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
@@ -274,7 +274,9 @@ impl Image {
             if self.boot.as_ref().is_some_and(|b| b.patches(item.node)) {
                 // The patched boot image is no longer a copy of its source: it is metadata to JTE.
                 let mut data = read_whole(source, item.extent.size)?;
-                eltorito::patch_info_table(&mut data, SYSTEM_AREA_BLOCKS, item.extent.lba);
+                if let Some(boot) = &self.boot {
+                    boot.patch(item.node, &mut data, SYSTEM_AREA_BLOCKS, item.extent.lba);
+                }
                 out.meta(&data)?;
             } else {
                 let fe = FileExtent {
