@@ -155,3 +155,24 @@ fn unreadable_inputs_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     jigsmith(["verify"]).arg(&iso.iso).ok();
 }
+
+/// Names with spaces, `=`, `#` and quotes, in libjte's verbatim and jigdo-file's quoted
+/// [Parts] dialects: the bad file is named as the mirror has it.
+#[test]
+fn odd_names_are_named_unquoted_in_both_dialects() {
+    require!("xorriso", "jigdo-file", "jigdo-gen-checksum-list");
+    let tree = crate::tree::tricky_tree(105);
+    let xorriso = Jte::xorriso().build(&tree);
+    let jigdo_file = crate::fixture::jigdo_file_template(&xorriso.iso, &tree, false, false);
+    for iso in [&xorriso, &jigdo_file] {
+        for rel in ["with space.bin", "quote'single.bin", "eq=sign.dat"] {
+            let at = offset_in_image(&read(&iso.iso), &tree, rel);
+            let bad = edited(iso, "odd.iso", |d| d[at as usize + 100] ^= 4);
+            let text = stdout(&verify(&bad, iso, &[]).fails());
+            assert!(
+                text.contains(&format!("): Deb:{rel}: MD5 is ")),
+                "{rel}: {text}"
+            );
+        }
+    }
+}
