@@ -51,6 +51,11 @@ pub struct MakeTemplateArgs {
     /// Files smaller than this stay in the template.
     #[arg(long, default_value_t = 1024)]
     min_size: u64,
+    /// Whole-image checksums for the .jigdo's comments (besides the
+    /// template's own): any of md5, sha1, sha256, sha512. libjte writes all
+    /// four; each costs a pass of CPU over the image.
+    #[arg(long, value_name = "ALG,...", value_delimiter = ',', default_values = ["md5", "sha256"])]
+    image_checksum: Vec<Algorithm>,
     /// Keep file checksums in this cache (created if missing), so that a
     /// second run reads no candidate file that did not change.
     #[arg(long, value_name = "FILE")]
@@ -89,6 +94,7 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
         compression,
         level: a.level,
         min_size: a.min_size,
+        image_checksums: a.image_checksum,
         cache: a.cache,
         iso_aware: !a.no_iso,
         quiet: a.quiet,
@@ -132,6 +138,8 @@ pub struct TemplateJob {
     pub level: u32,
     /// Files smaller than this stay in the template.
     pub min_size: u64,
+    /// Whole-image checksums for the .jigdo's comments.
+    pub image_checksums: Vec<Algorithm>,
     /// Persistent checksum cache.
     pub cache: Option<PathBuf>,
     /// Read an ISO 9660 image's directory first (see `Scanner::iso_aware`).
@@ -157,7 +165,7 @@ pub fn make(job: &TemplateJob) -> anyhow::Result<Made> {
         .level(job.level)
         .min_size(job.min_size)
         .iso_aware(job.iso_aware)
-        .image_checksums(Algorithm::ALL)
+        .image_checksums(job.image_checksums.iter().copied())
         .build()?;
     for c in candidates(job)? {
         scanner.add_candidate(c);

@@ -117,6 +117,8 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         level: o.level.clamp(1, 9),
         min_size: o.min_length,
         cache: usable_cache(o, rep),
+        // jigdo-file's .jigdo has no image checksum comments
+        image_checksums: Vec::new(),
         iso_aware: true,
         quiet: true,
     };

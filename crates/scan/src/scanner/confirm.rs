@@ -111,11 +111,33 @@ impl<'a> Confirmer<'a> {
         offset: u64,
         candidate: &Candidate,
     ) -> Result<Outcome, Error> {
+        self.compare_as(buffered, offset, candidate, None)
+    }
+
+    /// [`compare`](Self::compare) for a region whose digest is already
+    /// known (the image pass hashed it): bytes are compared, not hashed.
+    pub(crate) fn compare_hashed(
+        &mut self,
+        offset: u64,
+        candidate: &Candidate,
+        region_digest: Digest,
+    ) -> Result<Outcome, Error> {
+        let none = Buffered { data: &[], base: 0 };
+        self.compare_as(none, offset, candidate, Some(region_digest))
+    }
+
+    fn compare_as(
+        &mut self,
+        buffered: Buffered<'_>,
+        offset: u64,
+        candidate: &Candidate,
+        region_digest: Option<Digest>,
+    ) -> Result<Outcome, Error> {
         let mut f = match open_checked(&candidate.path, candidate.size) {
             Ok(f) => f,
             Err(e) => return Ok(Outcome::Unreadable(e)),
         };
-        let mut h = Hasher::new(self.algorithm);
+        let mut h = region_digest.is_none().then(|| Hasher::new(self.algorithm));
         let mut done = 0u64;
         while done < candidate.size {
             let n = chunk_len(candidate.size - done, self.file.len());
@@ -140,10 +162,16 @@ impl<'a> Confirmer<'a> {
             if ours != &*theirs {
                 return Ok(Outcome::Differs);
             }
-            h.update(ours);
+            if let Some(h) = &mut h {
+                h.update(ours);
+            }
             done += n as u64;
         }
-        Ok(Outcome::Same(h.finalize()))
+        match (h, region_digest) {
+            (Some(h), _) => Ok(Outcome::Same(h.finalize())),
+            (None, Some(d)) => Ok(Outcome::Same(d)),
+            (None, None) => Ok(Outcome::Differs),
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! each file extent of its directory trees is checked against the
 //! candidates of the same size, before the rolling scan covers what is left.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
 use jigsmith_checksum::{Algorithm, Digest};
 use jigsmith_isofs::IsoFs;
+use jigsmith_stream::Span;
 use rayon::prelude::*;
 
 use super::confirm::{Buffered, Confirmer, Outcome};
@@ -51,6 +52,31 @@ pub(crate) fn iso_extents(image: &Path, image_len: u64, min_size: u64) -> Vec<(u
     extents
 }
 
+/// The extents worth hashing in the image pass: those with a candidate of
+/// their size (sorted, as the extents are). Hashing them there, eight at a
+/// time, leaves only a byte comparison for candidates without a digest.
+pub(crate) fn spans_to_hash(
+    extents: &[(u64, u64)],
+    candidates: &[Candidate],
+    min_size: u64,
+    algorithm: Algorithm,
+) -> Vec<Span> {
+    let known_sizes: HashSet<u64> = candidates
+        .iter()
+        .filter(|c| c.size >= min_size)
+        .map(|c| c.size)
+        .collect();
+    extents
+        .iter()
+        .filter(|(_, len)| known_sizes.contains(len))
+        .map(|&(offset, len)| Span {
+            offset,
+            len,
+            algorithm,
+        })
+        .collect()
+}
+
 /// What the first pass found.
 pub(crate) struct Placed {
     /// Files proven at their extents, in image order.
@@ -59,7 +85,8 @@ pub(crate) struct Placed {
     pub(crate) skipped: Vec<Skipped>,
 }
 
-/// Checks every extent against the candidates of its size, on all cores.
+/// Checks every extent against the candidates of its size, on all cores;
+/// `hashed` holds the digests the image pass already computed, by offset.
 ///
 /// A candidate with a known digest is matched when the region's digest is
 /// equal; one without is compared byte for byte (after its cached head and
@@ -68,6 +95,7 @@ pub(crate) struct Placed {
 pub(crate) fn place(
     image: &Path,
     extents: &[(u64, u64)],
+    hashed: &[(u64, Digest)],
     candidates: &[Candidate],
     min_size: u64,
     algorithm: Algorithm,
@@ -94,7 +122,14 @@ pub(crate) fn place(
                     path: image.to_path_buf(),
                     source: std::io::Error::new(e.kind(), e.to_string()),
                 })?;
-                place_one(confirmer, offset, len, list, candidates, algorithm, roller)
+                let digest = hashed
+                    .binary_search_by_key(&offset, |(o, _)| *o)
+                    .ok()
+                    .and_then(|i| hashed.get(i))
+                    .map(|(_, d)| *d);
+                place_one(
+                    confirmer, offset, len, digest, list, candidates, algorithm, roller,
+                )
             },
         )
         .collect();
@@ -117,6 +152,7 @@ fn place_one(
     confirmer: &mut Confirmer<'_>,
     offset: u64,
     len: u64,
+    hashed: Option<Digest>,
     list: &[usize],
     candidates: &[Candidate],
     algorithm: Algorithm,
@@ -143,7 +179,10 @@ fn place_one(
         .filter(|&i| candidates.get(i).and_then(known).is_some())
         .collect();
     if !with_digest.is_empty() {
-        let digest = confirmer.region_digest(none, offset, len)?;
+        let digest = match hashed {
+            Some(d) => d,
+            None => confirmer.region_digest(none, offset, len)?,
+        };
         let hit = with_digest
             .iter()
             .copied()
@@ -173,7 +212,11 @@ fn place_one(
                 continue;
             }
         }
-        match confirmer.compare(none, offset, c)? {
+        let outcome = match hashed {
+            Some(d) => confirmer.compare_hashed(offset, c, d)?,
+            None => confirmer.compare(none, offset, c)?,
+        };
+        match outcome {
             Outcome::Same(digest) => return Ok((fixed(i, digest, confirmer)?, skipped)),
             Outcome::Differs => {}
             Outcome::Unreadable(error) => skipped.push(Skipped {

@@ -310,31 +310,70 @@ impl Scanner {
             dead: vec![false; self.candidates.len()],
             skipped,
         };
+        let extents = if cfg.iso_aware {
+            layout::iso_extents(image, image_len, cfg.min_size)
+        } else {
+            Vec::new()
+        };
+        let spans = layout::spans_to_hash(&extents, &self.candidates, cfg.min_size, cfg.algorithm);
         let cancel = AtomicBool::new(false);
-        let (scanned, hashed) = std::thread::scope(|s| {
-            let hasher = s.spawn(|| hash_image(image, &algorithms, &cancel));
-            let scanned = self
-                .place_iso_files(image, image_len, &roller)
-                .and_then(|placed| {
-                    let mut scan = scan;
-                    for s in placed.skipped {
-                        if let Some(dead) = scan.dead.get_mut(s.candidate) {
-                            *dead = true;
-                        }
-                        scan.skipped.push(s);
-                    }
-                    for f in &placed.fixed {
-                        if let Some(d) = scan.digests.get_mut(f.found.candidate) {
-                            *d = Some(f.found.digest);
-                        }
-                    }
-                    scan.run(&placed.fixed)
-                });
-            if scanned.is_err() {
-                cancel.store(true, Ordering::Relaxed);
+        let place_and_scan = |span_digests: &[(u64, Digest)], progress: &dyn Progress| {
+            let placed = layout::place(
+                image,
+                &extents,
+                span_digests,
+                &self.candidates,
+                cfg.min_size,
+                cfg.algorithm,
+                &roller,
+            )?;
+            tracing::debug!(
+                extents = extents.len(),
+                placed = placed.fixed.len(),
+                "ISO directory pass"
+            );
+            let mut scan = Scan { progress, ..scan };
+            for s in placed.skipped {
+                if let Some(dead) = scan.dead.get_mut(s.candidate) {
+                    *dead = true;
+                }
+                scan.skipped.push(s);
             }
-            (scanned, hasher.join())
-        });
+            for f in &placed.fixed {
+                if let Some(d) = scan.digests.get_mut(f.found.candidate) {
+                    *d = Some(f.found.digest);
+                }
+            }
+            scan.run(&placed.fixed)
+        };
+        let (scanned, hashed) = if spans.is_empty() {
+            // nothing to hash first: hash the image while the rolling scan runs
+            std::thread::scope(|s| {
+                let hasher = s.spawn(|| hash_image(image, &algorithms, &[], &cancel, &|_| {}));
+                let scanned = place_and_scan(&[], progress);
+                if scanned.is_err() {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                (scanned, hasher.join())
+            })
+        } else {
+            // one read gives the image's digests and every extent's: then
+            // placing files costs lookups, and the rolling scan covers only
+            // the stretches between them
+            let hashed = hash_image(image, &algorithms, &spans, &cancel, &|n| {
+                progress.advance(n)
+            });
+            let span_digests: Vec<(u64, Digest)> = match &hashed {
+                Ok(Some(h)) => spans
+                    .iter()
+                    .zip(&h.spans)
+                    .filter_map(|(s, d)| Some((s.offset, (*d)?)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let matched_only = MatchedOnly(progress);
+            (place_and_scan(&span_digests, &matched_only), Ok(hashed))
+        };
         let Scanned {
             writer,
             matches,
@@ -346,7 +385,8 @@ impl Scanner {
         let thread_err = || Error::HashThread {
             path: image.to_path_buf(),
         };
-        let (hashed_len, digests) = hashed.map_err(|_| thread_err())??.ok_or_else(thread_err)?;
+        let hashed = hashed.map_err(|_| thread_err())??.ok_or_else(thread_err)?;
+        let (hashed_len, digests) = (hashed.len, hashed.whole);
         for found in [hashed_len, writer.image_len()] {
             if found != image_len {
                 return Err(Error::ImageChanged {
@@ -387,35 +427,13 @@ impl Scanner {
     }
 }
 
-impl Scanner {
-    /// The ISO-aware first pass (nothing when it is off or the image has no
-    /// ISO 9660 directory).
-    fn place_iso_files(
-        &self,
-        image: &Path,
-        image_len: u64,
-        roller: &Roller,
-    ) -> Result<layout::Placed> {
-        let cfg = &self.config;
-        let extents = if cfg.iso_aware {
-            layout::iso_extents(image, image_len, cfg.min_size)
-        } else {
-            Vec::new()
-        };
-        let placed = layout::place(
-            image,
-            &extents,
-            &self.candidates,
-            cfg.min_size,
-            cfg.algorithm,
-            roller,
-        )?;
-        tracing::debug!(
-            extents = extents.len(),
-            placed = placed.fixed.len(),
-            "ISO directory pass"
-        );
-        Ok(placed)
+/// Passes on found files but not bytes: the image pass already reported
+/// every byte.
+struct MatchedOnly<'p>(&'p dyn Progress);
+
+impl Progress for MatchedOnly<'_> {
+    fn matched(&self, m: &Match) {
+        self.0.matched(m);
     }
 }
 
