@@ -148,16 +148,27 @@ pub(crate) fn place(
 /// One extent's file, if proven, and the candidates found unreadable.
 type PlacedOne = (Option<Fixed>, Vec<Skipped>);
 
-fn place_one(
-    confirmer: &mut Confirmer<'_>,
+/// A file extent of the image, with its digest if the image pass made it.
+#[derive(Clone, Copy)]
+struct Extent {
     offset: u64,
     len: u64,
     hashed: Option<Digest>,
+}
+
+fn place_one(
+    confirmer: &mut Confirmer<'_>,
+    extent: Extent,
     list: &[usize],
     candidates: &[Candidate],
     algorithm: Algorithm,
     roller: &Roller,
 ) -> Result<PlacedOne, Error> {
+    let Extent {
+        offset,
+        len,
+        hashed,
+    } = extent;
     let none = Buffered { data: &[], base: 0 };
     let known = |c: &Candidate| c.known.filter(|d| d.algorithm() == algorithm);
     let fixed = |candidate: usize, digest: Digest, confirmer: &mut Confirmer<'_>| {
