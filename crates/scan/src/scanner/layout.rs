@@ -127,9 +127,12 @@ pub(crate) fn place(
                     .ok()
                     .and_then(|i| hashed.get(i))
                     .map(|(_, d)| *d);
-                place_one(
-                    confirmer, offset, len, digest, list, candidates, algorithm, roller,
-                )
+                let extent = Extent {
+                    offset,
+                    len,
+                    hashed: digest,
+                };
+                place_one(confirmer, extent, list, candidates, algorithm, roller)
             },
         )
         .collect();
