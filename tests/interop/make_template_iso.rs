@@ -198,3 +198,41 @@ fn grub_rescue_cdrom() {
 fn ipxe_iso() {
     packaged_iso("ipxe", "/usr/lib/ipxe/ipxe.iso", 5);
 }
+
+#[test]
+fn xorriso_isohybrid_with_partition_offset() {
+    let isolinux = "/usr/lib/ISOLINUX/isolinux.bin";
+    let mbr = "/usr/lib/ISOLINUX/isohdpfx.bin";
+    if !have_package_files("isolinux", &[isolinux, mbr]) {
+        return;
+    }
+    require!("xorriso", "jigdo-file", "jigit-mkimage");
+    let tree = tree();
+    std::fs::create_dir(tree.path("isolinux")).unwrap();
+    std::fs::copy(isolinux, tree.path("isolinux/isolinux.bin")).unwrap();
+    let out = temp_dir();
+    let iso = out.path().join("hybrid.iso");
+    // MBR, GPT and APM in the system area, the tree a second time at 16
+    // blocks: the primary tree's addresses are still absolute
+    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-J"])
+        .args(["-partition_offset", "16", "-b", "isolinux/isolinux.bin"])
+        .args([
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+        ])
+        .args([
+            "-boot-info-table",
+            "-isohybrid-mbr",
+            mbr,
+            "-isohybrid-gpt-basdat",
+        ])
+        .args(["-isohybrid-apm-hfsplus", "-o"])
+        .arg(&iso)
+        .arg(&tree.root)
+        .ok();
+    // isolinux.bin is patched by -boot-info-table: it stays template data
+    check(&iso, &tree.root, 5);
+}
