@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod appended;
 mod boot_blocks;
 mod dirrec;
 mod eltorito;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-pub use crate::partitions::AppendedPartition;
+pub use crate::appended::AppendedPartition;
 
 /// Rock Ridge (POSIX names, modes, owners, symlinks) recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,13 +11,14 @@
 //! A FILE's bytes are image data, not a file of the tree: template data to JTE, as with libjte.
 //! The EFI boot image stays a file of the tree, which JTE may match (libjte does).
 
+use crate::appended::Placed;
 use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK};
 use crate::options::{IsoOptions, Platform};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
-use crate::partitions::{mbr_mark, Placed};
+use crate::partitions::mbr_mark;
 
 /// MBR type of a PReP boot partition.
 const PREP_TYPE: u8 = 0x41;

@@ -5,13 +5,13 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::appended::{self, Appended};
 use crate::boot_blocks;
 use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid;
 use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
 use crate::options::IsoOptions;
-use crate::partitions::{self, Appended};
 use crate::prepended::Prepended;
 use crate::sink::{FileExtent, ImageSink};
 use crate::tree::{Kind, PathSpec, Tree};
@@ -259,7 +259,7 @@ impl Image {
         if let Some(part) = &self.prepended.part {
             // image data, not a file of the tree: metadata to JTE
             out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
-            partitions::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
+            appended::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
             out.pad_to_block()?;
         }
         for item in &l.data {
@@ -294,7 +294,7 @@ impl Image {
         for part in &self.appended.parts {
             // an appended partition is image data, not a file of the tree: metadata to JTE
             out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
-            partitions::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
+            appended::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
             out.pad_to_block()?;
         }
         if !self.appended.backup_gpt.is_empty() {
