@@ -30,7 +30,11 @@
 //! system area ([`Hybrid`], [`BootEntry::apm_hfsplus`]); with `-partition_offset` the directory
 //! structures are written a second time with addresses relative to the partition, so the
 //! partition mounts on its own. Either way only metadata is added: every file's data is written
-//! (and announced to the [`ImageSink`]) once.
+//! (and announced to the [`ImageSink`]) once. The other PC boot setups of `xorriso -as mkisofs`
+//! are laid out as xorriso does too: El Torito floppy and hard disk emulation, `-G`,
+//! `--grub2-mbr`, the protective MBR, CHRP, and partitions appended after the filesystem or put
+//! before its files (in an MBR, a GPT or an Apple Partition Map); their data is metadata to the
+//! sink, so JTE keeps it in the template as libjte does.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
