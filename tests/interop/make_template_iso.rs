@@ -236,3 +236,68 @@ fn xorriso_isohybrid_with_partition_offset() {
     // isolinux.bin is patched by -boot-info-table: it stays template data
     check(&iso, &tree.root, 5);
 }
+
+/// The checksum cache after `make-template` was killed at some point of its
+/// run (whichever: the assertions hold for every moment) still opens, and
+/// the next run writes the same template as a run without a cache.
+#[test]
+fn the_cache_survives_a_killed_run() {
+    require!("xorriso");
+    let mut builder = TreeBuilder::new(1011);
+    for i in 0..200 {
+        builder = builder.file(&format!("pool/f{i}.deb"), 20_000 + i * 7);
+    }
+    let tree = builder.build();
+    let out = temp_dir();
+    let iso = out.path().join("x.iso");
+    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-o"])
+        .arg(&iso)
+        .arg(&tree.root)
+        .ok();
+    let (_, plain) = make_template(out.path(), "plain", &iso, &tree.root, &[]);
+    let cache = out.path().join("sums.db");
+    let cache_arg = format!("--cache={}", p(&cache));
+    for delay_ms in [0, 20, 60] {
+        let mut cmd = jigsmith(["make-template", "-q", &cache_arg, "-i"]);
+        cmd.arg(&iso)
+            .arg("-j")
+            .arg(out.path().join("killed.jigdo"))
+            .arg("-t")
+            .arg(out.path().join("killed.template"))
+            .arg(&tree.root);
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (_, after) = make_template(out.path(), "after", &iso, &tree.root, &[&cache_arg]);
+        assert_same_file(&after, &plain, "template after a killed cached run");
+    }
+}
+
+#[test]
+fn a_damaged_cache_is_named() {
+    require!("xorriso");
+    let tree = tree();
+    let out = temp_dir();
+    let iso = out.path().join("x.iso");
+    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-o"])
+        .arg(&iso)
+        .arg(&tree.root)
+        .ok();
+    let cache = out.path().join("not-a-cache.db");
+    crate::support::write(&cache, vec![b'x'; 10_000]);
+    let template = out.path().join("t.template");
+    let mut cmd = jigsmith(["make-template", "-q", "--cache"]);
+    cmd.arg(&cache)
+        .arg("-i")
+        .arg(&iso)
+        .arg("-j")
+        .arg(out.path().join("t.jigdo"))
+        .arg("-t")
+        .arg(&template)
+        .arg(&tree.root);
+    let output = cmd.output().unwrap();
+    assert!(!output.status.success(), "{}", describe(&cmd));
+    crate::support::assert_stderr_names(&cmd, &output, "not-a-cache.db");
+    assert!(!template.exists(), "no template after a failed run");
+}
