@@ -372,3 +372,45 @@ fn fail_log_backrefs_ignore_list_and_checksum_list_match_mkjigsnap() {
     }
     assert_eq!(String::from_utf8_lossy(&ours.1[0]), "gone.bin\n");
 }
+
+/// A mirror on another file system (a tmpfs): hard links are impossible (EXDEV), so the
+/// files are copied, each checked; mkjigsnap would report every one as failed.
+#[test]
+fn across_file_systems_files_are_copied() {
+    require!("jigdo-gen-checksum-list");
+    let Some(disk) = crate::support::SmallDisk::mount(4096) else {
+        return;
+    };
+    let tree = tree();
+    let work = temp_dir();
+    let md5 = image(&tree, work.path(), "md5", false);
+    let mirror = disk.path().join("mirror");
+    for e in &tree.entries {
+        write(
+            &mirror.join(&e.rel),
+            crate::support::read(&tree.path(&e.rel)),
+        );
+    }
+    let snapshot = work.path().join("snap");
+    let mut cmd = ours();
+    cmd.arg("-m")
+        .arg(&mirror)
+        .args(["-k", LABEL, "-d"])
+        .arg(&snapshot)
+        .arg("-j")
+        .arg(&md5.jigdo);
+    let text = normalised(&cmd.ok().stdout, &snapshot);
+    assert!(
+        text.contains("  Finished: 8/8, 0 failed, 0 ck_failed, ignored 0"),
+        "{text}"
+    );
+    for (rel, inode) in files_in(&snapshot) {
+        assert_ne!(inode, ino(&mirror.join(&rel)), "{rel} cannot be a link");
+        assert_eq!(
+            crate::support::read(&snapshot.join(&rel)),
+            crate::support::read(&tree.path(&rel)),
+            "{rel}"
+        );
+    }
+    assert_eq!(files_in(&snapshot).len(), 8);
+}
