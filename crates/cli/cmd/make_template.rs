@@ -80,7 +80,7 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
     };
     let job = TemplateJob {
         image: a.image,
-        jigdo: a.jigdo,
+        jigdo: Some(a.jigdo),
         template: a.template,
         checksum_lists: a.checksum_list,
         files: a.files,
@@ -120,8 +120,8 @@ pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
 pub struct TemplateJob {
     /// The existing image.
     pub image: PathBuf,
-    /// The .jigdo file to write.
-    pub jigdo: PathBuf,
+    /// The .jigdo file to write (`None`: the caller writes its own).
+    pub jigdo: Option<PathBuf>,
     /// The .template file to write.
     pub template: PathBuf,
     /// Checksum lists naming candidate files (with their digests).
@@ -157,6 +157,7 @@ pub struct Made {
 }
 
 /// Writes the job's .template and .jigdo (both atomically, the .jigdo last).
+/// The returned report and names let a caller write a .jigdo of its own.
 pub fn make(job: &TemplateJob) -> anyhow::Result<Made> {
     super::mkisofs::warn_if_not_classic(job.compression);
     let mut scanner = Scanner::builder()
@@ -240,9 +241,14 @@ pub fn make(job: &TemplateJob) -> anyhow::Result<Made> {
             .collect(),
         ..Jigdo::default()
     };
-    let jigdo_file = output::write_jigdo(&job.jigdo, &jigdo)?;
+    let jigdo_file = match &job.jigdo {
+        Some(path) => Some(output::write_jigdo(path, &jigdo)?),
+        None => None,
+    };
     template.commit()?;
-    jigdo_file.commit()?;
+    if let Some(f) = jigdo_file {
+        f.commit()?;
+    }
     Ok(Made { report, names })
 }
 

@@ -94,13 +94,12 @@ pub fn make_template(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         None
     };
 
-    // make() writes a .jigdo of its own; jigdo-file's is written below
-    let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    // jigdo-file's .jigdo is written below
     let job = TemplateJob {
         image: spooled
             .as_ref()
             .map_or_else(|| PathBuf::from(image), |f| f.path().to_path_buf()),
-        jigdo: scratch.path().join("unused.jigdo"),
+        jigdo: None,
         template: PathBuf::from(template),
         checksum_lists: Vec::new(),
         // of files with the same contents jigdo-file names the last one
