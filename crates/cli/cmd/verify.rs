@@ -129,13 +129,20 @@ fn write_text(
     for f in &r.bad_files {
         writeln!(out, "  file at {f}")?;
     }
+    if r.files_past_end > 0 {
+        writeln!(
+            out,
+            "  {} more files lie wholly past the end of the image",
+            r.files_past_end
+        )?;
+    }
     for d in &r.bad_data {
         writeln!(out, "  {d}")?;
     }
     writeln!(
         out,
         "  {} of {} files wrong, {} template-data range(s) differ",
-        r.bad_files.len(),
+        r.bad_files.len() + r.files_past_end,
         r.files,
         r.bad_data.len()
     )
@@ -178,7 +185,7 @@ fn json(image: &Path, r: &CheckReport) -> String {
         .map(|d| format!(r#"{{"offset":{},"length":{}}}"#, d.offset, d.len))
         .collect();
     format!(
-        r#"{{"image":{},"ok":{},"length":{},"expected_length":{},"length_ok":{},"files":{},"sums":[{}],"bad_files":[{}],"bad_data":[{}]}}"#,
+        r#"{{"image":{},"ok":{},"length":{},"expected_length":{},"length_ok":{},"files":{},"sums":[{}],"bad_files":[{}],"files_past_end":{},"bad_data":[{}]}}"#,
         json_str(&image.display().to_string()),
         r.is_ok(),
         r.image_len,
@@ -187,6 +194,7 @@ fn json(image: &Path, r: &CheckReport) -> String {
         r.files,
         sums.join(","),
         files.join(","),
+        r.files_past_end,
         data.join(",")
     )
 }

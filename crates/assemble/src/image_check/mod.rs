@@ -152,8 +152,12 @@ pub struct CheckReport {
     pub sums: Vec<SumCheck>,
     /// How many matched files were checked.
     pub files: usize,
-    /// The files whose bytes are wrong, in image order.
+    /// The files whose bytes are wrong, in image order (a file the end of
+    /// a short image cuts through among them; those wholly past it are
+    /// only counted, in `files_past_end`).
     pub bad_files: Vec<BadFile>,
+    /// How many files start at or after the end of a short image.
+    pub files_past_end: usize,
     /// The template-data runs that differ, in image order.
     pub bad_data: Vec<BadData>,
 }
@@ -169,6 +173,7 @@ impl CheckReport {
         self.is_length_ok()
             && self.sums.iter().all(SumCheck::is_ok)
             && self.bad_files.is_empty()
+            && self.files_past_end == 0
             && self.bad_data.is_empty()
     }
 
@@ -338,9 +343,15 @@ pub fn check_image(
             })
         })
         .collect();
+    // files wholly past a short image's end are counted, not listed one by one
+    let files_past_end = files
+        .iter()
+        .filter(|(span, _)| span.offset >= read_len)
+        .count();
     let mut bad_files: Vec<BadFile> = files
         .iter()
         .zip(&file_digests)
+        .filter(|((span, _), _)| span.offset < read_len)
         .filter(|((_, expected), actual)| actual.as_ref() != Some(expected))
         .map(|((span, expected), actual)| BadFile {
             offset: span.offset,
@@ -358,6 +369,7 @@ pub fn check_image(
         sums,
         files: spans.len(),
         bad_files,
+        files_past_end,
         bad_data,
     })
 }
