@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use jigsmith_iso::{
-    AppendedPartition, BootBlock, BootEntry, ElTorito, IsoOptions, Joliet, Palo, PathSpec,
-    Platform, RockRidge, SunLabel, MAX_MIPS_BOOT_FILES, MAX_SPARC_PARTITIONS,
+    AppendedPartition, BootBlock, BootEntry, CylinderAlign, ElTorito, IsoOptions, Joliet, Palo,
+    PathSpec, Platform, RockRidge, SunLabel, MAX_MIPS_BOOT_FILES, MAX_SPARC_PARTITIONS,
 };
 
 /// A command line the personality cannot accept.
@@ -370,6 +370,22 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
             "-protective-msdos-label" => o.hybrid.protective_msdos_label = true,
             "-chrp-boot-part" | "-chrp-boot" => o.hybrid.chrp_boot_part = true,
             "-appended_part_as_gpt" => o.hybrid.appended_part_as_gpt = true,
+            "-partition_cyl_align" => {
+                let v = string(&mut it)?;
+                o.hybrid.partition_cyl_align = match v.as_str() {
+                    "auto" => CylinderAlign::Auto,
+                    "on" => CylinderAlign::On,
+                    "off" => CylinderAlign::Off,
+                    "all" => CylinderAlign::All,
+                    _ => {
+                        return Err(ArgError::BadValue {
+                            option: text.into(),
+                            value: v,
+                            reason: "expected auto, on, off or all",
+                        })
+                    }
+                };
+            }
             "-appended_part_as_apm" => o.hybrid.appended_part_as_apm = true,
             "-prep-boot-part" => o.hybrid.prep_boot_part = Some(PathBuf::from(value(&mut it)?)),
             "-efi-boot-part" => {
@@ -1009,6 +1025,18 @@ mod tests {
             .hybrid;
         assert_eq!(h.efi_boot_part, Some(PathBuf::from("esp.img")));
         assert_eq!(h.prep_boot_part, Some(PathBuf::from("prep.img")));
+        assert_eq!(
+            parse(&["-partition_cyl_align", "all"])
+                .unwrap()
+                .options
+                .hybrid
+                .partition_cyl_align,
+            CylinderAlign::All
+        );
+        assert!(matches!(
+            parse(&["-partition_cyl_align", "sometimes"]),
+            Err(ArgError::BadValue { .. })
+        ));
         let h = parse(&["-appended_part_as_gpt", "-appended_part_as_apm"])
             .unwrap()
             .options

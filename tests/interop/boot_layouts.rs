@@ -469,6 +469,26 @@ fn system_area_options_like_xorriso() {
             ]),
         ),
         ("append-apm", cat(&[&append, &["-appended_part_as_apm"]])),
+        // cylinder alignment of the filesystem, and of the partitions with "all"
+        (
+            "append-cyl-on",
+            cat(&[&append, &["-partition_cyl_align", "on"]]),
+        ),
+        (
+            "append-cyl-all",
+            cat(&[&append, &["-partition_cyl_align", "all"]]),
+        ),
+        (
+            "append-gpt-cyl-all",
+            cat(&[
+                &append,
+                &["-appended_part_as_gpt", "-partition_cyl_align", "all"],
+            ]),
+        ),
+        (
+            "protective-cyl-on",
+            cat(&[&protective, &["-partition_cyl_align", "on"]]),
+        ),
         // type GUIDs: in the GPT, 0xEF/0x83 in the MBR, Apple_HFS in the APM
         (
             "append-gpt-guids-offset",
@@ -672,7 +692,12 @@ fn system_area_options_like_xorriso() {
                     "{name}: {file}"
                 );
                 let blocks = le32(&image, 446 + 16 * slot + 12) / 4;
-                assert_eq!(blocks, data.len().div_ceil(2048) as u64, "{name}: {file}");
+                let want = if args.contains(&"all") {
+                    512 // whole 1 MiB cylinders
+                } else {
+                    data.len().div_ceil(2048) as u64
+                };
+                assert_eq!(blocks, want, "{name}: {file}");
             }
             let end = (le32(&image, 446 + 48 + 8) + le32(&image, 446 + 48 + 12)) * 512;
             assert_eq!(image.len() as u64, end + 150 * 2048, "{name}: -pad after");
@@ -725,6 +750,11 @@ fn isohybrid_partition_type_like_xorriso() {
             "0x00",
         ),
         ("force", with(&["--mbr-force-bootable"]), "0x17"),
+        (
+            "no-cylinders",
+            with(&["-partition_cyl_align", "off"]),
+            "0x17",
+        ),
     ];
     for (name, args, ty) in &cases {
         let (ours, _) = both(&l, work.path(), name, args);

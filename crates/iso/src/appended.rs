@@ -15,7 +15,7 @@ use crate::boot_blocks::BootBlock;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK};
-use crate::options::IsoOptions;
+use crate::options::{CylinderAlign, IsoOptions};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
 use crate::partitions::mbr_mark;
 use crate::sun_label;
@@ -45,8 +45,11 @@ pub(crate) struct Placed {
     pub path: PathBuf,
     /// First 2048-byte block.
     pub start: u64,
-    /// Bytes of the file (the partition is that rounded up to whole blocks).
+    /// Bytes of the file.
     pub size: u64,
+    /// 2048-byte blocks of the partition: the file's, or whole cylinders with
+    /// `-partition_cyl_align all` (zeros after the file).
+    pub blocks: u64,
 }
 
 /// The appended partitions of an image and where the image ends after them.
@@ -67,7 +70,7 @@ impl Appended {
     pub(crate) fn summary(&self) -> Vec<(u8, u64, u64)> {
         self.parts
             .iter()
-            .map(|p| (p.number, p.start, p.size))
+            .map(|p| (p.number, p.start, p.blocks * BLOCK))
             .collect()
     }
 
@@ -92,7 +95,20 @@ impl Appended {
             return Ok(Appended::default());
         }
         let pad = u64::from(opts.pad_blocks);
-        let iso_blocks = u64::from(layout.total_blocks).saturating_sub(pad);
+        let mut iso_blocks = u64::from(layout.total_blocks).saturating_sub(pad);
+        // -partition_cyl_align on/all: the filesystem ends on a cylinder, the partitions follow
+        let align = matches!(
+            h.partition_cyl_align,
+            CylinderAlign::On | CylinderAlign::All
+        );
+        let geometry = Geometry::for_image(iso_blocks);
+        if align && sparc.is_none() {
+            iso_blocks = geometry.cylinder_aligned(iso_blocks);
+        }
+        let cylinder = match h.partition_cyl_align {
+            CylinderAlign::All if sparc.is_none() => geometry.cylinder_blocks(),
+            _ => 1,
+        };
         let mut wanted: Vec<&AppendedPartition> = requested.iter().collect();
         // one partition per number, the last given wins (as xorriso replaces it)
         wanted.reverse();
@@ -118,16 +134,18 @@ impl Appended {
             let start = if sparc.is_some() {
                 sun_label::cylinder_start(pos)
             } else {
-                pos
+                pos.div_ceil(cylinder) * cylinder
             };
+            let blocks = meta.len().div_ceil(BLOCK).div_ceil(cylinder) * cylinder;
             parts.push(Placed {
                 number: p.number,
                 type_byte: p.type_byte,
                 path: p.path.clone(),
                 start,
                 size: meta.len(),
+                blocks,
             });
-            pos = start + meta.len().div_ceil(BLOCK);
+            pos = start + blocks;
         }
         let backup = if h.appended_part_as_gpt && sparc.is_none() {
             BACKUP_BLOCKS
@@ -209,7 +227,7 @@ impl Appended {
                 0,
                 p.type_byte,
                 p.start * 4,
-                p.size.div_ceil(BLOCK) * 4,
+                p.blocks * 4,
                 Chs::Offset(geometry),
             );
             if let Some(slot) = mbr.get_mut(at..at + 16) {
@@ -275,7 +293,7 @@ impl Appended {
                 parts.push((end, p.start - end, format!("Gap{gaps}"), "ISO9660_data"));
                 gaps += 1;
             }
-            let blocks = p.size.div_ceil(BLOCK);
+            let blocks = p.blocks;
             // (libisofs: Apple_HFS for the HFS+ type GUID, else Data)
             let ty = if type_guid(opts, p.number) == Some(HFS_PLUS) {
                 "Apple_HFS"
@@ -324,13 +342,7 @@ impl Appended {
             .iter()
             .map(|p| {
                 let guid = type_guid(opts, p.number);
-                part_gpt::Part::appended(
-                    p.number,
-                    p.type_byte,
-                    guid,
-                    p.start,
-                    p.size.div_ceil(BLOCK),
-                )
+                part_gpt::Part::appended(p.number, p.type_byte, guid, p.start, p.blocks)
             })
             .collect();
         let gpt = part_gpt::build(
@@ -515,6 +527,7 @@ mod tests {
             path,
             start: 40,
             size: 3000,
+            blocks: 2,
         };
         let mut buf = vec![0u8; 1024];
         let mut got = Vec::new();
@@ -605,5 +618,34 @@ mod tests {
         let mut w = crate::IsoWriter::new(opts);
         w.add_root(&tree);
         assert!(matches!(w.plan(), Err(Error::Unsupported { .. })));
+    }
+
+    #[test]
+    fn cylinder_alignment_all_pads_filesystem_and_partitions() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("cd");
+        std::fs::create_dir(&tree).unwrap();
+        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let part = d.path().join("p.img");
+        std::fs::write(&part, vec![0x55; 3000]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.appended_partitions = vec![AppendedPartition {
+            number: 2,
+            type_byte: 0x83,
+            path: part,
+        }];
+        opts.hybrid.partition_cyl_align = CylinderAlign::All;
+        let img = write(opts.clone(), &tree);
+        // xorriso -partition_cyl_align all: "1 0x00 0x83 0 2048", "2 0x00 0x83 2048 2048"
+        assert_eq!((le32(&img, 454), le32(&img, 458)), (0, 2048));
+        assert_eq!((le32(&img, 470), le32(&img, 474)), (2048, 2048));
+        assert_eq!(img.len(), (1024 + 150) * 2048);
+        assert!(img[1024 * 1024..1024 * 1024 + 3000]
+            .iter()
+            .all(|&b| b == 0x55));
+        // "on": the filesystem only
+        opts.hybrid.partition_cyl_align = CylinderAlign::On;
+        let img = write(opts, &tree);
+        assert_eq!((le32(&img, 470), le32(&img, 474)), (2048, 8));
     }
 }

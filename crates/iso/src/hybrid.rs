@@ -222,6 +222,11 @@ impl Geometry {
         self.heads * self.sectors
     }
 
+    /// 2048-byte blocks per cylinder (at least 1).
+    pub(crate) fn cylinder_blocks(self) -> u64 {
+        (self.cylinder_sectors() / SECTORS_PER_BLOCK).max(1)
+    }
+
     /// The image size after isohybrid cylinder padding: unchanged when it cannot be aligned (more
     /// than 1024 cylinders even with 255 heads of 63 sectors, or cylinders not of whole blocks).
     pub(crate) fn cylinder_aligned(self, blocks: u64) -> u64 {

@@ -62,8 +62,8 @@ mod writer;
 pub use boot_blocks::{BootBlock, Palo, MAX_MIPS_BOOT_FILES};
 pub use error::{Error, Result};
 pub use options::{
-    AppendedPartition, BootEntry, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder, Joliet,
-    Platform, RockRidge,
+    AppendedPartition, BootEntry, CylinderAlign, ElTorito, Hybrid, IsoOptions, IsoOptionsBuilder,
+    Joliet, Platform, RockRidge,
 };
 pub use sink::{CountingSink, FileExtent, ImageSink, PlainSink};
 pub use sun_label::{SunLabel, MAX_SPARC_PARTITIONS};

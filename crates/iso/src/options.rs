@@ -89,6 +89,21 @@ pub struct ElTorito {
     pub entries: Vec<BootEntry>,
 }
 
+/// `-partition_cyl_align`: whether the image (or, with `-append_partition`, the filesystem before
+/// the partitions) is padded to whole MBR cylinders (1 MiB while the image fits in 1 GiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CylinderAlign {
+    /// Only isohybrid images (`-isohybrid-mbr`).
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never, isohybrid images included.
+    Off,
+    /// Always, and every appended partition starts on and fills whole cylinders.
+    All,
+}
+
 /// Hybrid (USB stick) boot options: MBR, GPT and Apple Partition Map in the 32 KiB system area.
 /// Which boot images the Apple Partition Map lists is set per entry ([`BootEntry::apm_hfsplus`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -143,6 +158,8 @@ pub struct Hybrid {
     /// `-iso_mbr_part_type GUID`: the type of the GPT partition that is the filesystem
     /// (`ISO9660`, with `-partition_offset`); its MBR type byte goes to `iso_mbr_part_type`.
     pub iso_gpt_type_guid: Option<[u8; 16]>,
+    /// `-partition_cyl_align auto|on|off|all`.
+    pub partition_cyl_align: CylinderAlign,
 }
 
 /// How the image is recorded. Build with [`IsoOptions::builder`], or start from `Default`

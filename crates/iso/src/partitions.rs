@@ -22,7 +22,7 @@ use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK, SYSTEM_AREA_BLOCKS};
-use crate::options::IsoOptions;
+use crate::options::{CylinderAlign, IsoOptions};
 
 /// Bytes of the system area.
 const SYSTEM_AREA_BYTES: usize = SYSTEM_AREA_BLOCKS as usize * BLOCK as usize;
@@ -131,6 +131,12 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
                     -append_partition",
             second: "a non-PC boot block (-mips-boot, -mipsel-boot, -hppa-*, -alpha-boot, \
                      -sparc-boot)",
+        });
+    }
+    if opts.boot_block.is_some() && h.partition_cyl_align != CylinderAlign::Auto {
+        return Err(Error::OptionConflict {
+            first: "-partition_cyl_align",
+            second: "a non-PC boot block (-mips-boot, -mipsel-boot, -hppa-*, -alpha-boot)",
         });
     }
     if h.grub2_mbr.is_some() && boot.is_none_or(|b| b.entries.is_empty()) {

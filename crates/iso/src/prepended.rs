@@ -122,6 +122,7 @@ impl Prepended {
                 path: path.clone(),
                 start: u64::from(start),
                 size: meta.len(),
+                blocks: meta.len().div_ceil(BLOCK),
             }),
             efi_image: None,
             backup_gpt: Vec::new(),

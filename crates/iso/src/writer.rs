@@ -11,7 +11,7 @@ use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid;
 use crate::layout::{Layout, View, BLOCK, SYSTEM_AREA_BLOCKS};
-use crate::options::IsoOptions;
+use crate::options::{CylinderAlign, IsoOptions};
 use crate::prepended::Prepended;
 use crate::sink::{FileExtent, ImageSink};
 use crate::tree::{Kind, PathSpec, Tree};
@@ -97,7 +97,14 @@ impl IsoWriter {
         let mut prepended = Prepended::place(opts, &mut layout, boot.as_ref())?;
         // isohybrid images end on a cylinder boundary; -partition_offset alone does not align.
         // libisofs pads between the -pad blocks and the backup GPT, which stays at the very end.
-        if opts.hybrid.mbr_template.is_some() {
+        // -partition_cyl_align: always or never; with -append_partition the filesystem alone is
+        // aligned (appended.rs)
+        let align = match opts.hybrid.partition_cyl_align {
+            CylinderAlign::Auto => opts.hybrid.mbr_template.is_some(),
+            CylinderAlign::On | CylinderAlign::All => opts.hybrid.appended_partitions.is_empty(),
+            CylinderAlign::Off => false,
+        };
+        if align {
             let blocks = u64::from(layout.total_blocks) + hybrid::tail_blocks(opts, boot.as_ref())?;
             let geometry = hybrid::Geometry::for_image(blocks);
             layout.set_total_blocks(geometry.cylinder_aligned(blocks))?;
