@@ -113,17 +113,8 @@ impl Fanout {
     }
 }
 
-/// The digest of every chunk `window` will receive. MD5 (one long stream,
-/// the critical path) uses md5-lanes' latency-tuned kernel rather than
-/// `md-5`.
+/// The digest of every chunk `window` will receive.
 pub fn hash_whole(algorithm: Algorithm, window: Window) -> Option<Digest> {
-    if algorithm == Algorithm::Md5 {
-        let mut h = jigsmith_md5_lanes::Md5::new();
-        for chunk in window.into_chunks() {
-            h.update(&chunk.data);
-        }
-        return Digest::new(algorithm, &h.finalize()).ok();
-    }
     let mut h = Hasher::new(algorithm);
     for chunk in window.into_chunks() {
         h.update(&chunk.data);
