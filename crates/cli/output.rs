@@ -278,9 +278,31 @@ pub fn write_jigdo(path: &Path, jigdo: &jigsmith_format::Jigdo) -> anyhow::Resul
     Ok(file)
 }
 
+/// A JSON string literal (quotes, backslashes and control characters
+/// escaped), for the `--json` lines of `verify` and `get`.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
+    }
 
     #[test]
     fn atomic_file_appears_only_on_commit() {

@@ -11,6 +11,7 @@ use clap::Args;
 use jigsmith_assemble::{check_image, CheckReport, JigdoImage};
 
 use crate::exit::VERIFY_FAILED;
+use crate::output::json_str;
 use crate::progress::Bar;
 
 #[derive(Debug, Args)]
@@ -199,22 +200,6 @@ fn json(image: &Path, r: &CheckReport) -> String {
     )
 }
 
-/// A JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,10 +234,5 @@ mod tests {
             .a;
         assert!(a.json);
         assert_eq!(inputs(&a).unwrap(), (None, Some("y.template".into())));
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
     }
 }

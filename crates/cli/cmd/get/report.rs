@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jigsmith_format::Template;
 use jigsmith_net::FetchProgress;
 
+use crate::output::json_str;
+
 /// How often a JSON progress line is printed.
 const JSON_EVERY: Duration = Duration::from_secs(1);
 
@@ -207,30 +209,4 @@ fn json_line(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{s}");
     let _ = out.flush();
-}
-
-/// A JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
-    }
 }
