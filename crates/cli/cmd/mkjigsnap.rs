@@ -521,42 +521,29 @@ mod tests {
             validate(&a).err().unwrap().0,
             "You must specify the snapshot directory name!"
         );
-        let a = MkjigsnapArgs::try_parse_from([
-            "mkjigsnap",
-            "-d",
-            "s",
-            "-k",
-            "D",
-            "-m",
-            "/m",
-            "-j",
-            "x",
-            "-o",
-            "/o",
-        ])
-        .unwrap();
+        // -o alone, then with single-jigdo mode's -n and -t
+        let with_output_dir = |more: &[&str]| {
+            let base = [
+                "mkjigsnap",
+                "-d",
+                "s",
+                "-k",
+                "D",
+                "-m",
+                "/m",
+                "-j",
+                "x",
+                "-o",
+                "/o",
+            ];
+            MkjigsnapArgs::try_parse_from(base.iter().chain(more)).unwrap()
+        };
+        let a = with_output_dir(&[]);
         assert_eq!(
             validate(&a).err().unwrap().0,
             "Output dir is meaningless for multi-jigdo mode!"
         );
-        let a = MkjigsnapArgs::try_parse_from([
-            "mkjigsnap",
-            "-d",
-            "s",
-            "-k",
-            "D",
-            "-m",
-            "/m",
-            "-j",
-            "x",
-            "-o",
-            "/o",
-            "-n",
-            "cd",
-            "-t",
-            "x.template",
-        ])
-        .unwrap();
+        let a = with_output_dir(&["-n", "cd", "-t", "x.template"]);
         let c = validate(&a).unwrap();
         assert!(c.single);
         assert_eq!(c.dirname, "/o/s");
