@@ -144,7 +144,7 @@ impl Md5Lanes {
     ///
     /// # Panics
     /// If `lane >= LANES`.
-    #[allow(clippy::indexing_slicing)] // `lane` is asserted; `pad` offsets are < 2 blocks by construction
+    #[allow(clippy::indexing_slicing)] // `lane` is asserted
     pub fn finish(&mut self, lane: usize, tail: &[u8]) -> [u8; 16] {
         assert!(lane < LANES, "MD5 lane {lane} does not exist");
         let mut state = std::mem::replace(&mut self.states[lane], INITIAL);
@@ -152,22 +152,7 @@ impl Md5Lanes {
         let whole = tail.len() - tail.len() % BLOCK;
         let (blocks, rest) = tail.split_at(whole);
         scalar::compress(&mut state, blocks);
-        let bits = (fed + tail.len() as u64).wrapping_mul(8);
-        let mut pad = [0u8; 2 * BLOCK];
-        pad[..rest.len()].copy_from_slice(rest);
-        pad[rest.len()] = 0x80;
-        let pad_len = if rest.len() < BLOCK - 8 {
-            BLOCK
-        } else {
-            2 * BLOCK
-        };
-        pad[pad_len - 8..pad_len].copy_from_slice(&bits.to_le_bytes());
-        scalar::compress(&mut state, &pad[..pad_len]);
-        let mut out = [0u8; 16];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-        out
+        scalar::finish(state, rest, fed + tail.len() as u64)
     }
 
     /// Forgets lane `lane`'s message.

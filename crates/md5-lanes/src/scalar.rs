@@ -75,3 +75,26 @@ pub(crate) fn compress(state: &mut [u32; 4], data: &[u8]) {
         state[3] = state[3].wrapping_add(d);
     }
 }
+
+/// MD5's last step: `rest` (under one block, the message's unprocessed end)
+/// padded with 0x80, zeros and the message length `len` in bits, run through
+/// `state`; the digest.
+#[allow(clippy::indexing_slicing)] // `pad` offsets are < 2 blocks as `rest` is under one
+pub(crate) fn finish(mut state: [u32; 4], rest: &[u8], len: u64) -> [u8; 16] {
+    let bits = len.wrapping_mul(8);
+    let mut pad = [0u8; 2 * BLOCK];
+    pad[..rest.len()].copy_from_slice(rest);
+    pad[rest.len()] = 0x80;
+    let pad_len = if rest.len() < BLOCK - 8 {
+        BLOCK
+    } else {
+        2 * BLOCK
+    };
+    pad[pad_len - 8..pad_len].copy_from_slice(&bits.to_le_bytes());
+    compress(&mut state, &pad[..pad_len]);
+    let mut out = [0u8; 16];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    out
+}

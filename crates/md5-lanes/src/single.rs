@@ -64,26 +64,10 @@ impl Md5 {
     }
 
     /// The digest.
-    #[allow(clippy::indexing_slicing)] // offsets are < 2 blocks by construction
+    #[allow(clippy::indexing_slicing)] // `pending_len` < BLOCK by construction
     pub fn finalize(self) -> [u8; 16] {
-        let mut state = self.state;
         let rest = &self.pending[..self.pending_len];
-        let bits = (self.fed + rest.len() as u64).wrapping_mul(8);
-        let mut pad = [0u8; 2 * BLOCK];
-        pad[..rest.len()].copy_from_slice(rest);
-        pad[rest.len()] = 0x80;
-        let pad_len = if rest.len() < BLOCK - 8 {
-            BLOCK
-        } else {
-            2 * BLOCK
-        };
-        pad[pad_len - 8..pad_len].copy_from_slice(&bits.to_le_bytes());
-        scalar::compress(&mut state, &pad[..pad_len]);
-        let mut out = [0u8; 16];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-        out
+        scalar::finish(self.state, rest, self.fed + rest.len() as u64)
     }
 }
 
