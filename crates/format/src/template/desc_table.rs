@@ -91,7 +91,16 @@ pub fn read_desc_table<R: Read + Seek>(r: &mut R) -> Result<(Vec<DescEntry>, u64
 /// # Errors
 /// As [`DescEntry::encode`].
 pub fn encode_desc_table(entries: &[DescEntry]) -> Result<Vec<u8>> {
-    let mut desc = Vec::with_capacity(16 + entries.len() * 40);
+    encode_desc_entries(entries)
+}
+
+/// [`encode_desc_table`] of any run of entries (the writer's, then its
+/// image info).
+pub(super) fn encode_desc_entries<'a>(
+    entries: impl IntoIterator<Item = &'a DescEntry>,
+) -> Result<Vec<u8>> {
+    let entries = entries.into_iter();
+    let mut desc = Vec::with_capacity(16 + entries.size_hint().0 * 40);
     desc.extend_from_slice(b"DESC");
     desc.extend_from_slice(&[0; 6]);
     for e in entries {

@@ -2,6 +2,7 @@ use std::io::Write;
 
 use jigsmith_checksum::{Algorithm, Digest, Hasher, Rsync64};
 
+use super::desc_table::encode_desc_entries;
 use super::{Compression, DescEntry, TemplateHeader};
 use crate::le;
 use crate::{Error, Result};
@@ -226,25 +227,12 @@ impl<W: Write> TemplateWriter<W> {
         if !self.pending.is_empty() {
             self.flush_part()?;
         }
-        let mut desc = Vec::with_capacity(16 + self.entries.len() * 40);
-        desc.extend_from_slice(b"DESC");
-        desc.extend_from_slice(&[0; 6]);
-        for e in &self.entries {
-            e.encode(&mut desc)?;
-        }
-        DescEntry::ImageInfo {
+        let info = DescEntry::ImageInfo {
             len: self.image_len,
             digest: image_digest,
             rsync_block_len: Some(self.config.rsync_block_len),
-        }
-        .encode(&mut desc)?;
-        let desc_len = desc.len() as u64 + 6;
-        let mut len_bytes = Vec::with_capacity(6);
-        le::put_u48(&mut len_bytes, desc_len);
-        if let Some(slot) = desc.get_mut(4..10) {
-            slot.copy_from_slice(&len_bytes);
-        }
-        desc.extend_from_slice(&len_bytes);
+        };
+        let desc = encode_desc_entries(self.entries.iter().chain([&info]))?;
         self.out
             .write_all(&desc)
             .map_err(Error::io("writing the template DESC table"))?;
