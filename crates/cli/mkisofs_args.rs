@@ -209,6 +209,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
     let mut joliet = false;
     let mut joliet_long = false;
     let mut catalog: Option<String> = None;
+    let mut catalog_hide = false;
     let mut entries: Vec<BootEntry> = Vec::new();
     let mut current: Option<BootEntry> = None;
     let mut sparc_label: Option<String> = None;
@@ -320,6 +321,7 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
                 e.platform = platform;
             }
             "-c" | "-eltorito-catalog" => catalog = Some(string(&mut it)?),
+            "-boot-catalog-hide" => catalog_hide = true,
             // the last of -no-emul-boot and -hard-disk-boot wins; neither means floppy emulation
             "-no-emul-boot" => {
                 let e = current.get_or_insert_with(BootEntry::default);
@@ -569,8 +571,15 @@ pub fn parse_mkisofs_args_with_epoch<I: IntoIterator<Item = OsString>>(
         entries.push(e);
     }
     if !entries.is_empty() {
+        // without -c, xorriso's catalog is the file /boot.catalog; --boot-catalog-hide keeps it
+        // out of the trees (as the library does for `None`)
+        let catalog_path = match (catalog_hide, catalog) {
+            (true, _) => None,
+            (false, Some(c)) => Some(c),
+            (false, None) => Some("/boot.catalog".to_string()),
+        };
         a.options.el_torito = Some(ElTorito {
-            catalog_path: catalog,
+            catalog_path,
             entries,
         });
     } else if catalog.is_some() {
@@ -973,6 +982,11 @@ mod tests {
             entry(&["-b", "h", "-hard-disk-boot", "-no-emul-boot"]),
             (true, false)
         );
+        // the catalog: /boot.catalog without -c (as xorriso), hidden with --boot-catalog-hide
+        let cat = |args: &[&str]| parse(args).unwrap().options.el_torito.unwrap().catalog_path;
+        assert_eq!(cat(&["-b", "f.img"]), Some("/boot.catalog".into()));
+        assert_eq!(cat(&["-b", "f.img", "-c", "b.cat"]), Some("b.cat".into()));
+        assert_eq!(cat(&["-b", "f.img", "--boot-catalog-hide"]), None);
         let h = parse(&[
             "--embedded-boot",
             "sa.bin",

@@ -255,7 +255,18 @@ fn disk_emulation_like_xorriso() {
     let cat = ["-c", "boot/boot.cat"];
     let with_cat =
         |args: &[&'static str]| -> Vec<&'static str> { args.iter().copied().chain(cat).collect() };
-    let cases: [(&str, Vec<&str>, &str); 8] = [
+    let cases: [(&str, Vec<&str>, &str); 10] = [
+        // no -c: the catalog is the file /boot.catalog; --boot-catalog-hide: no file
+        (
+            "catalog-default",
+            vec!["-b", "boot/fd144.img"],
+            "BIOS y fd1.4 0x0000 0x00 1 *",
+        ),
+        (
+            "catalog-hidden",
+            vec!["-b", "boot/fd144.img", "--boot-catalog-hide"],
+            "BIOS y fd1.4 0x0000 0x00 1 *",
+        ),
         (
             "grub2-boot-info",
             with_cat(&[
@@ -901,17 +912,8 @@ fn jte_rebuild(l: &Layouts, mirror: &Path, set: &str, args: &[&str]) {
         normalise_with(&xorriso_stdout(&their_iso, &REPORT_ARGS), false),
         "{set}: reports of the JTE images"
     );
-    let rebuild = Rebuild {
-        jigdo: Some(jigdo),
-        template,
-        maps: vec![format!("Deb={}", p(mirror))],
-        lists: Vec::new(),
-        sha256: false,
-        expected: iso,
-    };
-    let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
-    rebuild.jigit_args(&mut jigit);
-    rebuild.assert_to_file(jigit, "-o");
+    let rebuild = Rebuild::jigdo_map(jigdo, template, format!("Deb={}", p(mirror)), iso);
+    rebuild.assert_real_jigit_rebuilds();
     rebuild.assert_to_file(rebuild.native(), "-o");
 }
 
