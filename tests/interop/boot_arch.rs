@@ -507,17 +507,13 @@ fn boot_blocks_like_xorriso() {
             "{}: [Parts] of ours and xorriso's",
             case.name
         );
-        let rebuild = Rebuild {
-            jigdo: Some(ours.jigdo()),
-            template: ours.template(),
-            maps: vec![format!("Deb={}", p(&tree))],
-            lists: Vec::new(),
-            sha256: false,
-            expected: ours.iso(),
-        };
-        let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
-        rebuild.jigit_args(&mut jigit);
-        rebuild.assert_to_file(jigit, "-o");
+        let rebuild = Rebuild::jigdo_map(
+            ours.jigdo(),
+            ours.template(),
+            format!("Deb={}", p(&tree)),
+            ours.iso(),
+        );
+        rebuild.assert_real_jigit_rebuilds();
         rebuild.assert_to_file(rebuild.native(), "-o");
     }
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::fixture::{p, Iso, LABEL};
 use crate::support::{
-    assert_same_bytes, assert_same_file, describe, jigsmith, read, slice_of, temp_dir, Run,
+    assert_same_bytes, assert_same_file, describe, jigsmith, read, slice_of, temp_dir, tool, Run,
 };
 use crate::tree::Tree;
 
@@ -33,6 +33,18 @@ impl Rebuild {
             lists: Vec::new(),
             sha256: iso.sha256,
             expected: iso.iso.clone(),
+        }
+    }
+
+    /// A `.jigdo` (MD5) and its template, `map` (`LABEL=DIR`) its one map.
+    pub fn jigdo_map(jigdo: PathBuf, template: PathBuf, map: String, expected: PathBuf) -> Self {
+        Rebuild {
+            jigdo: Some(jigdo),
+            template,
+            maps: vec![map],
+            lists: Vec::new(),
+            sha256: false,
+            expected,
         }
     }
 
@@ -91,6 +103,13 @@ impl Rebuild {
         for list in &self.lists {
             cmd.arg(if self.sha256 { "-F" } else { "-f" }).arg(list);
         }
+    }
+
+    /// The real jigit-mkimage (not jigsmith's personality), to a file.
+    pub fn assert_real_jigit_rebuilds(&self) {
+        let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
+        self.jigit_args(&mut jigit);
+        self.assert_to_file(jigit, "-o");
     }
 
     /// Native and personality, each to a file and to a stdout pipe.

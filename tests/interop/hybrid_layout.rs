@@ -584,17 +584,13 @@ fn debian_cd_command_line() {
     );
     assert_eq!(our_parts, parts(&theirs), "[Parts] like xorriso's");
 
-    let rebuild = Rebuild {
-        jigdo: Some(ours.join(names[1])),
-        template: ours.join(names[2]),
-        maps: vec![format!("Debian={}", p(&mirror))],
-        lists: Vec::new(),
-        sha256: false,
-        expected: our_iso.clone(),
-    };
-    let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
-    rebuild.jigit_args(&mut jigit);
-    rebuild.assert_to_file(jigit, "-o");
+    let rebuild = Rebuild::jigdo_map(
+        ours.join(names[1]),
+        ours.join(names[2]),
+        format!("Debian={}", p(&mirror)),
+        our_iso.clone(),
+    );
+    rebuild.assert_real_jigit_rebuilds();
     let mut make_image = jigsmith(["make-image", "-j"]);
     make_image
         .arg(ours.join(names[1]))
@@ -682,16 +678,7 @@ fn partition_offset_with_jte_rebuilds() {
             "{deb} once in [Parts]:\n{text}"
         );
     }
-    let rebuild = Rebuild {
-        jigdo: Some(jigdo.clone()),
-        template,
-        maps: vec![format!("Deb={}", p(&tree))],
-        lists: Vec::new(),
-        sha256: false,
-        expected: iso,
-    };
-    let mut jigit = tool("jigit-mkimage", [] as [&str; 0]);
-    rebuild.jigit_args(&mut jigit);
-    rebuild.assert_to_file(jigit, "-o");
+    let rebuild = Rebuild::jigdo_map(jigdo.clone(), template, format!("Deb={}", p(&tree)), iso);
+    rebuild.assert_real_jigit_rebuilds();
     rebuild.assert_rebuilds();
 }
