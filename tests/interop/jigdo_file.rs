@@ -8,13 +8,13 @@
 //! jigdo-file.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::fixture::{p, Iso, Jte};
-use crate::support::{personality_links, read, require, temp_dir, tool, write, KillOnDrop, Run};
+use crate::support::{
+    personality_links, read, require, temp_dir, tool, write, LoopbackMirror, Run,
+};
 use crate::tree::{plain_tree, tricky_tree, Tree};
 
 /// Two work directories with the same inputs: `mirror` (a link to the
@@ -588,10 +588,6 @@ fn jigdo_lite_runs_unchanged_with_jigsmith_jigdo_file() {
     let mirror = site.path().join("debian");
     std::os::unix::fs::symlink(&tree.root, &mirror).unwrap();
     std::fs::copy(&built.iso, site.path().join("lite.iso")).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     tool(
         "jigdo-file",
         [
@@ -615,26 +611,8 @@ fn jigdo_lite_runs_unchanged_with_jigsmith_jigdo_file() {
     .current_dir(site.path())
     .ok();
     std::fs::remove_file(site.path().join("lite.iso")).unwrap();
-    let server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-            "--directory",
-        ])
-        .arg(site.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = KillOnDrop(server);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the mirror did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = LoopbackMirror::start(site.path());
+    let port = server.port;
 
     // jigdo-lite's own file, copied unchanged next to the jigdo-file link
     let links = personality_links(&["jigdo-file"]);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::fixture::{Iso, Jte, LABEL};
-use crate::support::{jigsmith_bin, read, require, temp_dir, tool, write, KillOnDrop, Run};
+use crate::support::{jigsmith_bin, read, require, temp_dir, tool, write, LoopbackMirror, Run};
 use crate::tree::{Tree, TreeBuilder};
 
 /// A running `jigsmith serve`, killed when dropped; its log collected.
@@ -751,30 +751,8 @@ fn parts_come_from_an_http_mirror_when_not_on_disk() {
     let root = temp_dir();
     image.publish(root.path(), "remote");
     // The tree as a plain HTTP mirror on loopback.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mirror = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-            "--directory",
-        ])
-        .arg(&image.tree.root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mirror = KillOnDrop(mirror);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the mirror did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mirror = LoopbackMirror::start(&image.tree.root);
+    let port = mirror.port;
     let cache = temp_dir();
     let served = Served::start(
         root.path(),

@@ -7,8 +7,10 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Returns early from the calling test unless every named tool is on `PATH`.
 macro_rules! require {
@@ -389,5 +391,46 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// `python3 -m http.server` serving a directory on a free loopback port (a
+/// plain HTTP mirror), killed when dropped.
+pub struct LoopbackMirror {
+    pub port: u16,
+    _server: KillOnDrop,
+}
+
+impl LoopbackMirror {
+    /// Starts the server and waits (20 s at most) until it accepts connections.
+    pub fn start(dir: &Path) -> Self {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let server = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = KillOnDrop(server);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the mirror did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        LoopbackMirror {
+            port,
+            _server: server,
+        }
     }
 }
