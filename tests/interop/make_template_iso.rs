@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use jigsmith_format::{ItemKind, Template};
 
@@ -139,30 +140,27 @@ fn tree() -> Tree {
         .build()
 }
 
+/// `cmd -o NAME TREE` (xorriso or genisoimage), then [`check`] of that image
+/// against the tree.
+fn check_image_of_tree(mut cmd: Command, name: &str, tree: &Tree) {
+    let out = temp_dir();
+    let iso = out.path().join(name);
+    cmd.arg("-o").arg(&iso).arg(&tree.root).ok();
+    check(&iso, &tree.root, 5);
+}
+
 #[test]
 fn xorriso_image_of_a_tree() {
     require!("xorriso", "jigdo-file", "jigit-mkimage");
-    let tree = tree();
-    let out = temp_dir();
-    let iso = out.path().join("x.iso");
-    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-J", "-o"])
-        .arg(&iso)
-        .arg(&tree.root)
-        .ok();
-    check(&iso, &tree.root, 5);
+    let cmd = tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-J"]);
+    check_image_of_tree(cmd, "x.iso", &tree());
 }
 
 #[test]
 fn genisoimage_image_of_a_tree() {
     require!("genisoimage", "jigdo-file", "jigit-mkimage");
-    let tree = tree();
-    let out = temp_dir();
-    let iso = out.path().join("g.iso");
-    tool("genisoimage", ["-quiet", "-R", "-J", "-o"])
-        .arg(&iso)
-        .arg(&tree.root)
-        .ok();
-    check(&iso, &tree.root, 5);
+    let cmd = tool("genisoimage", ["-quiet", "-R", "-J"]);
+    check_image_of_tree(cmd, "g.iso", &tree());
 }
 
 /// A real ISO from a Debian package, against its files as bsdtar extracts them.
@@ -206,12 +204,10 @@ fn xorriso_isohybrid_with_partition_offset() {
     let tree = tree();
     std::fs::create_dir(tree.path("isolinux")).unwrap();
     std::fs::copy(isolinux, tree.path("isolinux/isolinux.bin")).unwrap();
-    let out = temp_dir();
-    let iso = out.path().join("hybrid.iso");
     // MBR, GPT and APM in the system area, the tree a second time at 16
     // blocks: the primary tree's addresses are still absolute
-    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-J"])
-        .args(["-partition_offset", "16", "-b", "isolinux/isolinux.bin"])
+    let mut cmd = tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-J"]);
+    cmd.args(["-partition_offset", "16", "-b", "isolinux/isolinux.bin"])
         .args([
             "-c",
             "isolinux/boot.cat",
@@ -225,12 +221,9 @@ fn xorriso_isohybrid_with_partition_offset() {
             mbr,
             "-isohybrid-gpt-basdat",
         ])
-        .args(["-isohybrid-apm-hfsplus", "-o"])
-        .arg(&iso)
-        .arg(&tree.root)
-        .ok();
+        .arg("-isohybrid-apm-hfsplus");
     // isolinux.bin is patched by -boot-info-table: it stays template data
-    check(&iso, &tree.root, 5);
+    check_image_of_tree(cmd, "hybrid.iso", &tree);
 }
 
 /// The checksum cache after `make-template` was killed at some point of its
