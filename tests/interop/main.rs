@@ -24,6 +24,7 @@ mod fixture;
 mod get;
 mod hybrid_layout;
 mod jigdo_file;
+mod jigdo_mirror;
 mod make_template_iso;
 mod mkisofs_jte;
 mod mkjigsnap;

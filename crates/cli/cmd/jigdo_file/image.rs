@@ -7,6 +7,9 @@
 //! image followed by a DESC table whose written files have types 7/10, so
 //! jigdo-file can continue it too) and exit code 1 asks for more files; the
 //! run that supplies the last ones checks the whole image and renames it.
+//! A file that is found (its checksum from `--cache`) but does not match
+//! when copied (the default `--check-files`) is copied in and left needed in
+//! `IMAGE.tmp`, exit 2, as jigdo-file (jigdo-lite goes on, it stops at 3).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -142,6 +145,19 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
             .verify(o.check_files);
         let out = (!to_stdout).then(|| Path::new(image));
         if let Err(e) = output::write_to(out, |w| Ok(asm.write_image(w, &())?)) {
+            // a file that is not what its (cached) checksum said: jigdo-file
+            // copies it in but leaves its part needed, in a .tmp, exit 2
+            if let Some(jigsmith_assemble::Error::ChecksumMismatch { path, .. }) =
+                e.downcast_ref::<jigsmith_assemble::Error>()
+            {
+                if to_stdout {
+                    rep.error(&mismatch(path));
+                } else {
+                    create_tmp(o, rep, &tmp, template_name, &template, entries, &found)
+                        .with_context(|| format!("writing {}", tmp.display()))?;
+                }
+                return Ok(2);
+            }
             rep.error(&format!("{} make-image: {e:#}", rep.bin));
             return Ok(3);
         }
@@ -156,8 +172,12 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         rep.info("Will not create image or temporary file - try again with different input files");
         return Ok(1);
     }
-    create_tmp(o, rep, &tmp, template_name, &template, entries, &found)
+    let bad = create_tmp(o, rep, &tmp, template_name, &template, entries, &found)
         .with_context(|| format!("writing {}", tmp.display()))?;
+    if bad > 0 {
+        // as jigdo-file: no "repeat command" when a file did not match
+        return Ok(2);
+    }
     rep.info(&format!(
         "Copied input files to temporary file `{}' - repeat command and supply more files to continue",
         tmp.display()
@@ -222,18 +242,24 @@ fn copy_checked(
         left -= n as u64;
     }
     if check && h.finalize() != *want {
-        rep.error(&format!(
-            "Error: `{}' does not match checksum in template data",
-            path.display()
-        ));
+        rep.error(&mismatch(path));
         return Ok(false);
     }
     Ok(true)
 }
 
+/// jigdo-file's line for a file whose bytes are not its part's.
+fn mismatch(path: &Path) -> String {
+    format!(
+        "Error: `{}' does not match checksum in template data",
+        path.display()
+    )
+}
+
 /// Writes a new `.tmp`: template data, the files found, zeros for the rest,
 /// then the DESC table with the written files marked. It appears complete
-/// or not at all.
+/// or not at all. Returns how many files did not match their checksum
+/// (copied, but left needed).
 fn create_tmp(
     o: &Options,
     rep: &Reporter,
@@ -242,8 +268,9 @@ fn create_tmp(
     template: &Template,
     mut entries: Vec<DescEntry>,
     found: &HashMap<Digest, PathBuf>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let mut out = AtomicFile::create(tmp)?;
+    let mut bad = 0;
     let source = File::open(template_name).with_context(|| format!("opening {template_name}"))?;
     let mut data = UnmatchedReader::new(source, template.shared_parts(), 0);
     {
@@ -276,6 +303,7 @@ fn create_tmp(
                             *written = true;
                             continue;
                         }
+                        bad += 1;
                     }
                     // unwritten files stay zero (a hole)
                     w.seek(SeekFrom::Start(pos))?;
@@ -290,7 +318,7 @@ fn create_tmp(
         f.write_all(&encode_desc_table(&entries)?)?;
     }
     out.commit()?;
-    Ok(())
+    Ok(bad)
 }
 
 /// Adds the files found to an existing `.tmp`; once every file is in, checks
@@ -309,6 +337,11 @@ fn continue_tmp(
         .write(true)
         .open(tmp)
         .with_context(|| format!("opening {}", tmp.display()))?;
+    // parts no input file is for (jigdo-file's `missing')
+    let missing = entries.iter().any(|e| {
+        matches!(e, DescEntry::File { written: false, digest, .. } if !found.contains_key(digest))
+    });
+    let mut bad = false;
     let mut pos = 0u64;
     for e in entries.iter_mut() {
         if let DescEntry::File {
@@ -326,6 +359,7 @@ fn continue_tmp(
                     Ok(())
                 })?;
                 *written = ok;
+                bad |= !ok;
             }
         }
         if !matches!(e, DescEntry::ImageInfo { .. }) {
@@ -342,20 +376,21 @@ fn continue_tmp(
         f.write_all_at(&encode_desc_table(&entries)?, template.image_len())
             .with_context(|| format!("writing {}", tmp.display()))?;
         f.sync_data()?;
-        rep.info(&format!(
-            "Copied input files to temporary file `{}' - repeat command and supply more files to continue",
-            tmp.display()
-        ));
-        return Ok(1);
+        // as jigdo-file: "repeat command" if parts are missing, exit 2 if
+        // a file did not match
+        if missing {
+            rep.info(&format!(
+                "Copied input files to temporary file `{}' - repeat command and supply more files to continue",
+                tmp.display()
+            ));
+        }
+        return Ok(if bad { 2 } else { 1 });
     }
     let got = hash_prefix(&f, template.image_len(), template.algorithm())
         .with_context(|| format!("reading {}", tmp.display()))?;
     if got != template.image_digest() {
         f.write_all_at(&encode_desc_table(&entries)?, template.image_len())?;
-        rep.error(&format!(
-            "Error: `{}' does not match checksum in template data",
-            tmp.display()
-        ));
+        rep.error(&mismatch(tmp));
         return Ok(3);
     }
     f.set_len(template.image_len())
