@@ -226,6 +226,16 @@ fn xorriso_isohybrid_with_partition_offset() {
     check_image_of_tree(cmd, "hybrid.iso", &tree);
 }
 
+/// xorriso's Rock Ridge image of `tree`, `x.iso` in `out`.
+fn rock_ridge_image(tree: &Tree, out: &Path) -> PathBuf {
+    let iso = out.join("x.iso");
+    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-o"])
+        .arg(&iso)
+        .arg(&tree.root)
+        .ok();
+    iso
+}
+
 /// The checksum cache after `make-template` was killed at some point of its
 /// run (whichever: the assertions hold for every moment) still opens, and
 /// the next run writes the same template as a run without a cache.
@@ -238,11 +248,7 @@ fn the_cache_survives_a_killed_run() {
     }
     let tree = builder.build();
     let out = temp_dir();
-    let iso = out.path().join("x.iso");
-    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-o"])
-        .arg(&iso)
-        .arg(&tree.root)
-        .ok();
+    let iso = rock_ridge_image(&tree, out.path());
     let (_, plain) = make_template(out.path(), "plain", &iso, &tree.root, &[]);
     let cache = out.path().join("sums.db");
     let cache_arg = format!("--cache={}", p(&cache));
@@ -268,11 +274,7 @@ fn a_damaged_cache_is_named() {
     require!("xorriso");
     let tree = tree();
     let out = temp_dir();
-    let iso = out.path().join("x.iso");
-    tool("xorriso", ["-as", "mkisofs", "-quiet", "-r", "-o"])
-        .arg(&iso)
-        .arg(&tree.root)
-        .ok();
+    let iso = rock_ridge_image(&tree, out.path());
     let cache = out.path().join("not-a-cache.db");
     crate::support::write(&cache, vec![b'x'; 10_000]);
     let template = out.path().join("t.template");
