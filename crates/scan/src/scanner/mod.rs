@@ -362,17 +362,14 @@ impl Scanner {
             // the stretches between them
             let hashed = hash_image(image, &algorithms, &spans, &cancel, &|n| {
                 progress.advance(n)
-            });
-            let span_digests: Vec<(u64, Digest)> = match &hashed {
-                Ok(Some(h)) => spans
-                    .iter()
-                    .zip(&h.spans)
-                    .filter_map(|(s, d)| Some((s.offset, (*d)?)))
-                    .collect(),
-                _ => Vec::new(),
-            };
+            })?;
+            let span_digests: Vec<(u64, Digest)> = hashed
+                .iter()
+                .flat_map(|h| spans.iter().zip(&h.spans))
+                .filter_map(|(s, d)| Some((s.offset, (*d)?)))
+                .collect();
             let matched_only = MatchedOnly(progress);
-            (place_and_scan(&span_digests, &matched_only), Ok(hashed))
+            (place_and_scan(&span_digests, &matched_only), Ok(Ok(hashed)))
         };
         let Scanned {
             writer,
