@@ -73,6 +73,8 @@ pub struct MakeTemplateArgs {
 }
 
 pub fn run(a: MakeTemplateArgs) -> anyhow::Result<ExitCode> {
+    // skipped candidates are reported below, once; RUST_LOG shows the stages
+    crate::logging::init_at(false, "error");
     let compression = match (a.compress, a.bzip2) {
         (Some(c), _) => c,
         (None, true) => Compression::Bzip2,

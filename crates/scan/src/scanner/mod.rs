@@ -363,6 +363,7 @@ impl Scanner {
             let hashed = hash_image(image, &algorithms, &spans, &cancel, &|n| {
                 progress.advance(n)
             })?;
+            tracing::debug!(spans = spans.len(), "image read once for its digests");
             let span_digests: Vec<(u64, Digest)> = hashed
                 .iter()
                 .flat_map(|h| spans.iter().zip(&h.spans))
