@@ -73,7 +73,11 @@ enum Command {
     #[command(name = "jigit-mkimage")]
     JigitMkimage(cmd::jigit_mkimage::JigitMkimageArgs),
     /// jigdo-file personality (make-template, make-image, print-missing, verify, md5sum …).
-    #[command(name = "jigdo-file", disable_help_flag = true, disable_version_flag = true)]
+    #[command(
+        name = "jigdo-file",
+        disable_help_flag = true,
+        disable_version_flag = true
+    )]
     JigdoFile(cmd::jigdo_file::JigdoFileArgs),
     /// mkjigsnap personality: a snapshot tree of the files .jigdo files need.
     #[command(disable_help_flag = true)]
