@@ -40,7 +40,10 @@ impl SumCache {
             .db
             .begin_read()
             .map_err(|e| Error::store(&cache.path, e))?;
-        if matches!(txn.open_table(FILES), Err(redb::TableError::TableDoesNotExist(_))) {
+        if matches!(
+            txn.open_table(FILES),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ) {
             cache.writer()?.commit()?;
         }
         Ok(cache)
