@@ -107,7 +107,7 @@ printf '%-46s | %8s | %8s | %-28s | %s\n' "tool" "seconds" "RSS MiB" "ratio" "ch
 for k in "${rows[@]}"; do
   case $k in
     floor|jdf|jdf_rescan) r="-" ;;
-    js_rescan) r="$(ratio "${T[jdf_rescan]}" "${T[$k]}")x faster than jigdo-file" ;;
+    js_rescan) r="$(ratio "${T[jdf_rescan]}" "${T[$k]}")x jigdo-file's speed" ;;
     *) r="$(ratio "${T[jdf]}" "${T[$k]}")x faster; $(ratio "${T[$k]}" "${T[floor]}")x md5sum" ;;
   esac
   c=${CHK[$k]:-}
