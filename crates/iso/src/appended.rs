@@ -444,26 +444,12 @@ pub(crate) fn copy_partition(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{image_of, le32, one_file_tree};
     use std::path::Path;
-
-    fn write(opts: crate::IsoOptions, tree: &Path) -> Vec<u8> {
-        let mut w = crate::IsoWriter::new(opts);
-        w.add_root(tree);
-        let mut sink = crate::PlainSink::new(Vec::new());
-        w.write(&mut sink).unwrap();
-        sink.into_inner()
-    }
-
-    fn le32(b: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-    }
 
     #[test]
     fn appended_partitions_follow_the_filesystem() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (d, tree) = one_file_tree();
         let (a, b) = (d.path().join("a.img"), d.path().join("b.img"));
         std::fs::write(&a, vec![0xaa; 200_000]).unwrap();
         std::fs::write(&b, vec![0xbb; 4096]).unwrap();
@@ -476,7 +462,7 @@ mod tests {
         // given out of order, and partition 4 twice: the last one counts
         opts.hybrid.appended_partitions =
             vec![part(4, 0x0c, &a), part(2, 0x83, &a), part(4, 0xef, &b)];
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         let volume = le32(&img, 16 * 2048 + 80);
         // partition 1: the filesystem, type 0x83 from sector 0; then 2 and 4 back to back
         assert_eq!(&img[446..447], &[0]);
@@ -499,7 +485,7 @@ mod tests {
 
         // a protective label makes the volume the whole image
         opts.hybrid.protective_msdos_label = true;
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         assert_eq!(le32(&img, 16 * 2048 + 80) as usize * 2048, img.len());
         assert_eq!(&img[446..451], &[0x80, 0, 2, 0, 0xcd]);
         assert_eq!((le32(&img, 454), le32(&img, 458)), (1, volume * 4 - 1));
@@ -546,10 +532,7 @@ mod tests {
 
     #[test]
     fn appended_partitions_as_gpt() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (d, tree) = one_file_tree();
         let esp = d.path().join("esp.img");
         std::fs::write(&esp, vec![0xee; 8192]).unwrap();
         let mut opts = crate::IsoOptions::builder().build();
@@ -559,7 +542,7 @@ mod tests {
             path: esp,
         }];
         opts.hybrid.appended_part_as_gpt = true;
-        let img = write(opts, &tree);
+        let img = image_of(opts, &tree);
         let volume = le32(&img, 16 * 2048 + 80) as usize;
         let sectors = img.len() as u32 / 512;
         // protective MBR, primary GPT in sector 1, partition data after the volume, -pad, then
@@ -582,10 +565,7 @@ mod tests {
 
     #[test]
     fn appended_partitions_in_an_apple_partition_map() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (d, tree) = one_file_tree();
         let part = d.path().join("p.img");
         std::fs::write(&part, vec![0x77; 3000]).unwrap();
         let mut opts = crate::IsoOptions::builder().build();
@@ -595,7 +575,7 @@ mod tests {
             path: part,
         }];
         opts.hybrid.appended_part_as_apm = true;
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         let volume = u64::from(le32(&img, 16 * 2048 + 80));
         let be = |at: usize| u64::from(u32::from_be_bytes(img[at..at + 4].try_into().unwrap()));
         // xorriso: "APM block size : 512", Gap0 64+(volume-16)*4, Appended3 volume*4+8
@@ -622,10 +602,7 @@ mod tests {
 
     #[test]
     fn cylinder_alignment_all_pads_filesystem_and_partitions() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (d, tree) = one_file_tree();
         let part = d.path().join("p.img");
         std::fs::write(&part, vec![0x55; 3000]).unwrap();
         let mut opts = crate::IsoOptions::builder().build();
@@ -635,7 +612,7 @@ mod tests {
             path: part,
         }];
         opts.hybrid.partition_cyl_align = CylinderAlign::All;
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         // xorriso -partition_cyl_align all: "1 0x00 0x83 0 2048", "2 0x00 0x83 2048 2048"
         assert_eq!((le32(&img, 454), le32(&img, 458)), (0, 2048));
         assert_eq!((le32(&img, 470), le32(&img, 474)), (2048, 2048));
@@ -645,7 +622,7 @@ mod tests {
             .all(|&b| b == 0x55));
         // "on": the filesystem only
         opts.hybrid.partition_cyl_align = CylinderAlign::On;
-        let img = write(opts, &tree);
+        let img = image_of(opts, &tree);
         assert_eq!((le32(&img, 470), le32(&img, 474)), (2048, 8));
     }
 }

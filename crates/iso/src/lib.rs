@@ -54,6 +54,8 @@ mod prepended;
 mod rockridge;
 mod sink;
 mod sun_label;
+#[cfg(test)]
+mod test_util;
 mod time;
 mod tree;
 mod volume;

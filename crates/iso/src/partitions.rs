@@ -280,6 +280,7 @@ pub(crate) fn mbr_mark(table: &mut [u8], force: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{image_of, le32, one_file_tree};
 
     #[test]
     fn bootable_flag_like_libisofs() {
@@ -317,30 +318,15 @@ mod tests {
         ));
     }
 
-    fn write(opts: crate::IsoOptions, tree: &Path) -> Vec<u8> {
-        let mut w = crate::IsoWriter::new(opts);
-        w.add_root(tree);
-        let mut sink = crate::PlainSink::new(Vec::new());
-        w.write(&mut sink).unwrap();
-        sink.into_inner()
-    }
-
-    fn le32(b: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-    }
-
     #[test]
     fn protective_label_over_embedded_boot() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (d, tree) = one_file_tree();
         let g = d.path().join("g.bin");
         std::fs::write(&g, vec![0x5a; 32_768]).unwrap();
         let mut opts = crate::IsoOptions::builder().build();
         opts.hybrid.system_area_file = Some(g);
         opts.hybrid.protective_msdos_label = true;
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         let sectors = img.len() as u32 / 512;
         assert!(img[..446].iter().all(|&b| b == 0x5a));
         // xorriso: "MBR partition : 1 0x80 0xcd 1 <sectors - 1>", CHS start 0/0/2
@@ -351,7 +337,7 @@ mod tests {
         assert!(img[512..32_768].iter().all(|&b| b == 0x5a));
 
         opts.hybrid.iso_mbr_part_type = Some(0xee);
-        let img = write(opts, &tree);
+        let img = image_of(opts, &tree);
         assert_eq!(
             &img[446..451],
             &[0, 0, 2, 0, 0xee],
@@ -361,13 +347,10 @@ mod tests {
 
     #[test]
     fn chrp_partition_covers_the_image_alone() {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        std::fs::write(tree.join("f"), vec![1u8; 5000]).unwrap();
+        let (_dir, tree) = one_file_tree();
         let mut opts = crate::IsoOptions::builder().build();
         opts.hybrid.chrp_boot_part = true;
-        let img = write(opts.clone(), &tree);
+        let img = image_of(opts.clone(), &tree);
         // xorriso: "MBR partition : 1 0x80 0x96 0 <sectors>", CHS start 0/0/1
         assert_eq!(&img[446..451], &[0x80, 0, 1, 0, 0x96]);
         assert_eq!(
