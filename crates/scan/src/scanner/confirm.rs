@@ -137,7 +137,7 @@ impl<'a> Confirmer<'a> {
             Ok(f) => f,
             Err(e) => return Ok(Outcome::Unreadable(e)),
         };
-        let mut h = region_digest.is_none().then(|| Hasher::new(self.algorithm));
+        let mut h = Hasher::new(self.algorithm);
         let mut done = 0u64;
         while done < candidate.size {
             let n = chunk_len(candidate.size - done, self.file.len());
@@ -162,16 +162,12 @@ impl<'a> Confirmer<'a> {
             if ours != &*theirs {
                 return Ok(Outcome::Differs);
             }
-            if let Some(h) = &mut h {
+            if region_digest.is_none() {
                 h.update(ours);
             }
             done += n as u64;
         }
-        match (h, region_digest) {
-            (Some(h), _) => Ok(Outcome::Same(h.finalize())),
-            (None, Some(d)) => Ok(Outcome::Same(d)),
-            (None, None) => Ok(Outcome::Differs),
-        }
+        Ok(Outcome::Same(region_digest.unwrap_or_else(|| h.finalize())))
     }
 }
 

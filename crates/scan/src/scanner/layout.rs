@@ -85,17 +85,16 @@ pub(crate) struct Placed {
     pub(crate) skipped: Vec<Skipped>,
 }
 
-/// Checks every extent against the candidates of its size, on all cores;
-/// `hashed` holds the digests the image pass already computed, by offset.
+/// Checks every extent the image pass hashed against the candidates of its
+/// size, on all cores.
 ///
-/// A candidate with a known digest is matched when the region's digest is
+/// A candidate with a known digest is matched when the extent's digest is
 /// equal; one without is compared byte for byte (after its cached head and
 /// tail sums, when it has them, agree). Nothing unproven is placed: an
 /// extent no candidate matches is left to the rolling scan.
 pub(crate) fn place(
     image: &Path,
-    extents: &[(u64, u64)],
-    hashed: &[(u64, Digest)],
+    hashed: &[(Span, Digest)],
     candidates: &[Candidate],
     min_size: u64,
     algorithm: Algorithm,
@@ -109,30 +108,17 @@ pub(crate) fn place(
     {
         by_size.entry(c.size).or_default().push(i);
     }
-    let wanted: Vec<(u64, u64, &[usize])> = extents
-        .iter()
-        .filter_map(|&(offset, len)| Some((offset, len, by_size.get(&len)?.as_slice())))
-        .collect();
-    let outcomes: Vec<Result<PlacedOne, Error>> = wanted
+    let outcomes: Vec<Result<PlacedOne, Error>> = hashed
         .par_iter()
         .map_init(
             || File::open(image).map(|f| Confirmer::new(f, image, algorithm, 1 << 20)),
-            |confirmer, &(offset, len, list)| {
+            |confirmer, &(span, digest)| {
                 let confirmer = confirmer.as_mut().map_err(|e| Error::OpenImage {
                     path: image.to_path_buf(),
                     source: std::io::Error::new(e.kind(), e.to_string()),
                 })?;
-                let digest = hashed
-                    .binary_search_by_key(&offset, |(o, _)| *o)
-                    .ok()
-                    .and_then(|i| hashed.get(i))
-                    .map(|(_, d)| *d);
-                let extent = Extent {
-                    offset,
-                    len,
-                    hashed: digest,
-                };
-                place_one(confirmer, extent, list, candidates, algorithm, roller)
+                let list = by_size.get(&span.len).map_or(&[][..], Vec::as_slice);
+                place_one(confirmer, span, digest, list, candidates, algorithm, roller)
             },
         )
         .collect();
@@ -151,30 +137,19 @@ pub(crate) fn place(
 /// One extent's file, if proven, and the candidates found unreadable.
 type PlacedOne = (Option<Fixed>, Vec<Skipped>);
 
-/// A file extent of the image, with its digest if the image pass made it.
-#[derive(Clone, Copy)]
-struct Extent {
-    offset: u64,
-    len: u64,
-    hashed: Option<Digest>,
-}
-
 fn place_one(
     confirmer: &mut Confirmer<'_>,
-    extent: Extent,
+    span: Span,
+    digest: Digest,
     list: &[usize],
     candidates: &[Candidate],
     algorithm: Algorithm,
     roller: &Roller,
 ) -> Result<PlacedOne, Error> {
-    let Extent {
-        offset,
-        len,
-        hashed,
-    } = extent;
+    let (offset, len) = (span.offset, span.len);
     let none = Buffered { data: &[], base: 0 };
     let known = |c: &Candidate| c.known.filter(|d| d.algorithm() == algorithm);
-    let fixed = |candidate: usize, digest: Digest, confirmer: &mut Confirmer<'_>| {
+    let fixed = |candidate: usize, confirmer: &mut Confirmer<'_>| {
         let head = confirmer.block_sum(none, offset, roller)?.rsync64();
         Ok::<_, Error>(Some(Fixed {
             found: Match {
@@ -187,23 +162,12 @@ fn place_one(
         }))
     };
     let mut skipped = Vec::new();
-    let with_digest: Vec<usize> = list
+    if let Some(i) = list
         .iter()
         .copied()
-        .filter(|&i| candidates.get(i).and_then(known).is_some())
-        .collect();
-    if !with_digest.is_empty() {
-        let digest = match hashed {
-            Some(d) => d,
-            None => confirmer.region_digest(none, offset, len)?,
-        };
-        let hit = with_digest
-            .iter()
-            .copied()
-            .find(|&i| candidates.get(i).and_then(known) == Some(digest));
-        if let Some(i) = hit {
-            return Ok((fixed(i, digest, confirmer)?, skipped));
-        }
+        .find(|&i| candidates.get(i).and_then(known) == Some(digest))
+    {
+        return Ok((fixed(i, confirmer)?, skipped));
     }
     // the region's block sums, read once, rule out most unknown candidates
     let mut blocks = None;
@@ -226,12 +190,8 @@ fn place_one(
                 continue;
             }
         }
-        let outcome = match hashed {
-            Some(d) => confirmer.compare_hashed(offset, c, d)?,
-            None => confirmer.compare(none, offset, c)?,
-        };
-        match outcome {
-            Outcome::Same(digest) => return Ok((fixed(i, digest, confirmer)?, skipped)),
+        match confirmer.compare_hashed(offset, c, digest)? {
+            Outcome::Same(_) => return Ok((fixed(i, confirmer)?, skipped)),
             Outcome::Differs => {}
             Outcome::Unreadable(error) => skipped.push(Skipped {
                 candidate: i,

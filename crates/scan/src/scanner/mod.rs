@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use jigsmith_checksum::{Algorithm, Digest};
 use jigsmith_format::{Compression, TemplateSummary, TemplateWriterBuilder};
+use jigsmith_stream::Span;
 
 use crate::candidate::HeadIndex;
 use crate::image_hash::hash_image;
@@ -317,11 +318,10 @@ impl Scanner {
         };
         let spans = layout::spans_to_hash(&extents, &self.candidates, cfg.min_size, cfg.algorithm);
         let cancel = AtomicBool::new(false);
-        let place_and_scan = |span_digests: &[(u64, Digest)], progress: &dyn Progress| {
+        let place_and_scan = |hashed: &[(Span, Digest)], progress: &dyn Progress| {
             let placed = layout::place(
                 image,
-                &extents,
-                span_digests,
+                hashed,
                 &self.candidates,
                 cfg.min_size,
                 cfg.algorithm,
@@ -347,7 +347,7 @@ impl Scanner {
             scan.run(&placed.fixed)
         };
         let (scanned, hashed) = if spans.is_empty() {
-            // nothing to hash first: hash the image while the rolling scan runs
+            // no extent to place: hash the image while the rolling scan runs
             std::thread::scope(|s| {
                 let hasher = s.spawn(|| hash_image(image, &algorithms, &[], &cancel, &|_| {}));
                 let scanned = place_and_scan(&[], progress);
@@ -364,10 +364,12 @@ impl Scanner {
                 progress.advance(n)
             })?;
             tracing::debug!(spans = spans.len(), "image read once for its digests");
-            let span_digests: Vec<(u64, Digest)> = hashed
+            // an extent the image ended before has no digest: the image
+            // changed, which the length check below reports
+            let span_digests: Vec<(Span, Digest)> = hashed
                 .iter()
                 .flat_map(|h| spans.iter().zip(&h.spans))
-                .filter_map(|(s, d)| Some((s.offset, (*d)?)))
+                .filter_map(|(s, d)| Some((*s, (*d)?)))
                 .collect();
             let matched_only = MatchedOnly(progress);
             (place_and_scan(&span_digests, &matched_only), Ok(Ok(hashed)))
