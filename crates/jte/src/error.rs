@@ -23,29 +23,14 @@ pub enum Error {
         #[source]
         source: regex::Error,
     },
-    /// A source file changed while the image was being written.
-    #[error("{}: changed while the image was being written", path.display())]
-    SourceChanged {
-        /// The source file.
-        path: PathBuf,
-    },
-    /// Reading a source file failed.
-    #[error("reading {}", path.display())]
-    Read {
-        /// The source file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
     /// Writing the image failed.
     #[error("writing the image")]
     WriteImage(#[source] std::io::Error),
     /// Writing the template failed.
     #[error("writing the template")]
     Template(#[source] jigsmith_format::Error),
-    /// An image hashing thread died.
-    #[error("an image checksum thread stopped unexpectedly")]
+    /// An image checksum thread or the file checker died.
+    #[error("a checksum thread (image or file checker) stopped unexpectedly")]
     HasherGone,
 }
 
