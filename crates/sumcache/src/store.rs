@@ -98,62 +98,55 @@ impl SumCache {
     /// [`Error::Store`] or [`Error::Damaged`] if the cache itself fails.
     pub fn refresh(&self, files: &[PathBuf], want: Want) -> Result<Vec<Result<(Stamp, FileSums)>>> {
         let reader = self.reader()?;
-        let mut results = Vec::with_capacity(files.len());
-        let mut misses = Vec::new();
-        for (i, path) in files.iter().enumerate() {
-            let stamp = match std::fs::metadata(path) {
-                Ok(m) => Stamp::of(&m),
-                Err(source) => {
-                    results.push(Some(Err(Error::Read {
-                        path: path.clone(),
-                        source,
-                    })));
-                    continue;
-                }
-            };
-            let mut have = reader.get(path, stamp)?.unwrap_or_default();
-            let need = want.missing_from(&have);
-            if need.is_empty() {
-                results.push(Some(Ok((stamp, have))));
-            } else {
-                // what is cached is kept; what is missing comes from one read
-                have.blocks = have.blocks.filter(|_| !need.blocks);
-                results.push(None);
-                misses.push((i, have));
-            }
-        }
+        let lookups = files
+            .iter()
+            .map(|path| reader.lookup(path, want))
+            .collect::<Result<Vec<Lookup>>>()?;
         drop(reader);
-        let computed: Vec<(usize, Result<(Stamp, FileSums)>)> = misses
-            .into_par_iter()
-            .map(|(i, have)| {
-                let path = files.get(i).map_or(Path::new(""), PathBuf::as_path);
-                let r = compute(path, want.missing_from(&have)).map(|(stamp, mut sums)| {
-                    sums.merge(&have);
-                    (stamp, sums)
-                });
-                (i, r)
+        let results: Vec<(Result<(Stamp, FileSums)>, bool)> = files
+            .par_iter()
+            .zip(lookups)
+            .map(|(path, lookup)| match lookup {
+                Lookup::Done(r) => (r, false),
+                Lookup::Miss(stamp, have) => (refill(path, stamp, have, want), true),
             })
             .collect();
-        if computed.iter().any(|(_, r)| r.is_ok()) {
+        let mut fresh = results
+            .iter()
+            .zip(files)
+            .filter_map(|((r, computed), path)| {
+                Some((path, r.as_ref().ok().filter(|_| *computed)?))
+            })
+            .peekable();
+        if fresh.peek().is_some() {
             let mut writer = self.writer()?;
-            for (i, r) in &computed {
-                if let (Some(path), Ok((stamp, sums))) = (files.get(*i), r) {
-                    writer.put(path, *stamp, sums)?;
-                }
+            for (path, (stamp, sums)) in fresh {
+                writer.put(path, *stamp, sums)?;
             }
             writer.commit()?;
         }
-        for (i, r) in computed {
-            if let Some(slot) = results.get_mut(i) {
-                *slot = Some(r);
-            }
-        }
-        Ok(results
-            .into_iter()
-            .zip(files)
-            .map(|(r, path)| r.unwrap_or_else(|| Err(Error::Changed { path: path.clone() })))
-            .collect())
+        Ok(results.into_iter().map(|(r, _)| r).collect())
     }
+}
+
+/// What the cache says of one file.
+enum Lookup {
+    /// Everything wanted is known (or the file cannot be read).
+    Done(Result<(Stamp, FileSums)>),
+    /// Some sums must come from reading the file as it is at `Stamp`; the
+    /// ones cached for that version are kept.
+    Miss(Stamp, FileSums),
+}
+
+/// Reads what `have` lacks; if the file changed since it was looked up,
+/// everything wanted is read again, so no entry mixes two versions.
+fn refill(path: &Path, stamp: Stamp, have: FileSums, want: Want) -> Result<(Stamp, FileSums)> {
+    let (now, mut sums) = compute(path, want.missing_from(&have))?;
+    if now != stamp {
+        return compute(path, want);
+    }
+    sums.merge(&have);
+    Ok((now, sums))
 }
 
 /// Lookups in one read transaction.
@@ -163,6 +156,25 @@ pub struct CacheReader<'c> {
 }
 
 impl CacheReader<'_> {
+    /// What the cache has of `path` as it is now, against what is wanted.
+    fn lookup(&self, path: &Path, want: Want) -> Result<Lookup> {
+        let stamp = match std::fs::metadata(path) {
+            Ok(m) => Stamp::of(&m),
+            Err(source) => {
+                return Ok(Lookup::Done(Err(Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })))
+            }
+        };
+        let have = self.get(path, stamp)?.unwrap_or_default();
+        Ok(if want.missing_from(&have).is_empty() {
+            Lookup::Done(Ok((stamp, have)))
+        } else {
+            Lookup::Miss(stamp, have)
+        })
+    }
+
     /// The sums cached for `path`, if they were computed for this `stamp`.
     ///
     /// # Errors
