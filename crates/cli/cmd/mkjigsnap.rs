@@ -443,7 +443,7 @@ fn write_checksums(path: &std::path::Path, refs: &Refs) -> Result<(), Die> {
             text.push(b'\n');
         }
     }
-    snapshot::write_atomic(path, &text).map_err(|e| {
+    snapshot::write_atomic(path, text.as_slice()).map_err(|e| {
         Die(format!(
             "Can't open {} for writing: {}",
             path.display(),

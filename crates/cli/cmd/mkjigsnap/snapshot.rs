@@ -12,6 +12,7 @@ use jigsmith_checksum::{Algorithm, MultiHasher};
 use rayon::prelude::*;
 
 use super::{concat, os_message, read_maybe_gz, Config, Die, Refs, Sums};
+use crate::output::AtomicFile;
 
 /// Linux errnos after which a file is copied rather than linked: another
 /// file system, `fs.protected_hardlinks`, too many links.
@@ -255,6 +256,9 @@ fn generate(
             mkdirs(config, &concat(&config.dirname, dirname_of(file)), out)?;
             let mut linked = false;
             let mut bad_sum = false;
+            // why a good file could not be linked or copied in (disk full,
+            // no permission), for the failure line
+            let mut link_err = None;
             'mirrors: for pair in &plan.candidates {
                 if verbose {
                     writeln!(out, "look for {name}:")?;
@@ -275,12 +279,13 @@ fn generate(
                         writeln!(out, "{how} {}", disp(infile))?;
                     }
                     match verdict {
-                        Some(Verdict::Good) => {
-                            if link_or_copy(infile, &outfile).is_ok() {
+                        Some(Verdict::Good) => match link_or_copy(infile, &outfile) {
+                            Ok(()) => {
                                 linked = true;
                                 break 'mirrors;
                             }
-                        }
+                            Err(e) => link_err = Some(e),
+                        },
                         Some(Verdict::BadSum) => bad_sum = true,
                         Some(Verdict::Missing) | None => {}
                     }
@@ -295,8 +300,17 @@ fn generate(
                 } else if ignored.contains(file.as_slice()) {
                     ignored_n += 1;
                 } else {
-                    if config.args.failed_file.is_none() {
-                        writeln!(out, "\nFailed to create link {}", disp(&outfile))?;
+                    match (&link_err, &config.args.failed_file) {
+                        (Some(e), _) => writeln!(
+                            out,
+                            "\nFailed to create link {}: {}",
+                            disp(&outfile),
+                            os_message(e)
+                        )?,
+                        (None, None) => {
+                            writeln!(out, "\nFailed to create link {}", disp(&outfile))?;
+                        }
+                        (None, Some(_)) => {}
                     }
                     failed += 1;
                     failed_files.push(file);
@@ -343,9 +357,9 @@ fn generate(
                 os_message(&e)
             ))
         };
-        write_atomic(path, &log).map_err(|e| cannot(path, e))?;
+        write_atomic(path, log.as_slice()).map_err(|e| cannot(path, e))?;
         if let Some(b) = &config.args.backref_file {
-            write_atomic(b, &back).map_err(|e| cannot(b, e))?;
+            write_atomic(b, back.as_slice()).map_err(|e| cannot(b, e))?;
         }
     }
     writeln!(out, "Scanning for now-redundant files")?;
@@ -405,17 +419,17 @@ fn delete_redundant(
     Ok(())
 }
 
-/// Writes `data` to `path` through a temporary file renamed into place.
-pub(super) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Writes what `data` reads to `path` through [`AtomicFile`], so it appears
+/// whole or not at all, with the usual 0666 & ~umask mode (not a temporary
+/// file's 0600); the I/O error is kept for mkjigsnap's messages.
+pub(super) fn write_atomic(path: &Path, mut data: impl Read) -> std::io::Result<()> {
+    let as_io = |e: anyhow::Error| match e.downcast::<std::io::Error>() {
+        Ok(io) => io,
+        Err(e) => std::io::Error::other(format!("{e:#}")),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    let mut out = AtomicFile::create(path).map_err(as_io)?;
+    std::io::copy(&mut data, out.file())?;
+    out.commit().map_err(as_io)
 }
 
 /// Single-jigdo mode's outputs in `-o DIR`: `NAME.jigdo` (gzipped, its
@@ -463,7 +477,7 @@ pub(super) fn single_outputs(
     let gz = gz.finish()?;
     let dir = Path::new(outdir);
     let jigdo_out = dir.join(format!("{name}.jigdo"));
-    write_atomic(&jigdo_out, &gz).map_err(|e| {
+    write_atomic(&jigdo_out, gz.as_slice()).map_err(|e| {
         Die(format!(
             "Unable to open new jigdo file {} for writing: {}",
             jigdo_out.display(),
@@ -477,8 +491,9 @@ pub(super) fn single_outputs(
             os_message(&e)
         ))
     };
-    let data = std::fs::read(template).map_err(copy_failed)?;
-    write_atomic(&dir.join(format!("{name}.template")), &data).map_err(copy_failed)?;
+    // streamed, not read whole: a DVD's template is hundreds of MiB
+    let data = File::open(template).map_err(copy_failed)?;
+    write_atomic(&dir.join(format!("{name}.template")), data).map_err(copy_failed)?;
     // SNAPSHOT= carries the -o prefix too, as mkjigsnap writes it
     let conf = format!(
         "JIGDO={name}.jigdo\nTEMPLATE={name}.template\nSNAPSHOT=snapshot/{}\n",
