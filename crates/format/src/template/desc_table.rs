@@ -8,8 +8,9 @@ use super::DescEntry;
 use crate::le;
 use crate::{Error, Result};
 
-/// Largest DESC part read on its own (as for templates).
-const MAX_DESC: u64 = 1 << 30;
+/// Largest DESC table loaded, from a template or a `.tmp` (a Blu-ray
+/// image's is a few MiB).
+pub(super) const MAX_DESC: u64 = 1 << 30;
 
 /// Reads the DESC table that ends `r` (a template or a `.tmp` image): the
 /// last six bytes give its length, the part starts with `DESC`.
@@ -75,15 +76,21 @@ pub fn read_desc_table<R: Read + Seek>(r: &mut R) -> Result<(Vec<DescEntry>, u64
     let table = part
         .get(10..part.len().saturating_sub(6))
         .ok_or_else(|| truncated(start))?;
+    Ok((decode_desc(table, start + 10)?, start))
+}
+
+/// The entries of a DESC table's body; `base` is its offset in the file.
+pub(super) fn decode_desc(table: &[u8], base: u64) -> Result<Vec<DescEntry>> {
+    // an entry is at least 7 bytes: bound the preallocation by what the table can hold
     let mut entries = Vec::with_capacity(table.len() / 31);
     let mut pos = 0usize;
     while pos < table.len() {
         let rest = table.get(pos..).unwrap_or(&[]);
-        let (entry, used) = DescEntry::decode(rest, start + 10 + pos as u64)?;
+        let (entry, used) = DescEntry::decode(rest, base + pos as u64)?;
         entries.push(entry);
         pos += used;
     }
-    Ok((entries, start))
+    Ok(entries)
 }
 
 /// Encodes a whole DESC part: `DESC`, its length, the entries, the length again.

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use jigsmith_checksum::{Algorithm, Digest, Rsync64};
 
+use super::desc_table::{decode_desc, MAX_DESC};
 use super::{Compression, DataPart, DescEntry, TemplateHeader};
 use crate::le;
 use crate::{Error, Result};
@@ -61,9 +62,6 @@ pub struct Template {
     file_len: u64,
     desc_offset: u64,
 }
-
-/// Largest DESC table we load (a Blu-ray image's is a few MiB).
-const MAX_DESC: u64 = 1 << 30;
 
 impl Template {
     /// Reads and validates a template's structure (not its compressed data).
@@ -364,17 +362,4 @@ fn walk_parts(r: &mut dyn ReadSeek, start: u64, file_len: u64) -> Result<(Vec<Da
             })?;
         offset += part_len;
     }
-}
-
-fn decode_desc(table: &[u8], base: u64) -> Result<Vec<DescEntry>> {
-    // an entry is at least 7 bytes: bound the preallocation by what the table can hold
-    let mut entries = Vec::with_capacity(table.len() / 31);
-    let mut pos = 0usize;
-    while pos < table.len() {
-        let rest = table.get(pos..).unwrap_or(&[]);
-        let (entry, used) = DescEntry::decode(rest, base + pos as u64)?;
-        entries.push(entry);
-        pos += used;
-    }
-    Ok(entries)
 }
