@@ -27,7 +27,7 @@ use crate::tree::{Kind, NodeId, Tree};
 const SECTORS_PER_BLOCK: u64 = 4;
 /// Sectors of the system area: GPT entries and APM entries must fit below this.
 const SYSTEM_AREA_SECTORS: u64 = SYSTEM_AREA_BLOCKS as u64 * SECTORS_PER_BLOCK;
-const GPT_ENTRY_SIZE: usize = 128;
+pub(crate) const GPT_ENTRY_SIZE: usize = 128;
 /// EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, Basic Data, in on-disk byte order.
 pub(crate) const BASIC_DATA: [u8; 16] = [
     0xa2, 0xa0, 0xd0, 0xeb, 0xe5, 0xb9, 0x33, 0x44, 0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7,
@@ -362,15 +362,8 @@ impl Gpt {
             parts.push((first, last, "ISOHybrid1"));
         }
         for (i, (first, last, name)) in parts.into_iter().enumerate() {
-            let mut e = [0u8; GPT_ENTRY_SIZE];
-            e[0..16].copy_from_slice(&BASIC_DATA);
-            e[16..32].copy_from_slice(&guid(created, u8::try_from(i + 1).unwrap_or(9)));
-            e[32..40].copy_from_slice(&first.to_le_bytes());
-            e[40..48].copy_from_slice(&last.to_le_bytes());
-            e[48..56].copy_from_slice(&0x1000_0000_0000_0001u64.to_le_bytes());
-            for (slot, u) in e[56..128].chunks_exact_mut(2).zip(name.encode_utf16()) {
-                slot.copy_from_slice(&u.to_le_bytes());
-            }
+            let unique = guid(created, u8::try_from(i + 1).unwrap_or(9));
+            let e = gpt_entry(BASIC_DATA, unique, first, last, GPT_FLAGS, name);
             let at = i * GPT_ENTRY_SIZE;
             if let Some(dst) = entries.get_mut(at..at + GPT_ENTRY_SIZE) {
                 dst.copy_from_slice(&e);
@@ -385,24 +378,79 @@ impl Gpt {
     }
 
     fn header(&self, current: u64, backup: u64, entries_lba: u64) -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[0..8].copy_from_slice(b"EFI PART");
-        h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
-        h[12..16].copy_from_slice(&92u32.to_le_bytes());
-        h[24..32].copy_from_slice(&current.to_le_bytes());
-        h[32..40].copy_from_slice(&backup.to_le_bytes());
-        h[40..48].copy_from_slice(&SYSTEM_AREA_SECTORS.to_le_bytes());
-        let last_usable = self.last_sector.saturating_sub(self.shape.backup_sectors());
-        h[48..56].copy_from_slice(&last_usable.to_le_bytes());
-        h[56..72].copy_from_slice(&self.disk);
-        h[72..80].copy_from_slice(&entries_lba.to_le_bytes());
-        h[80..84].copy_from_slice(&self.shape.entries.to_le_bytes());
-        h[84..88].copy_from_slice(&(GPT_ENTRY_SIZE as u32).to_le_bytes());
-        h[88..92].copy_from_slice(&crc32fast::hash(&self.entries).to_le_bytes());
-        let crc = crc32fast::hash(&h[0..92]);
-        h[16..20].copy_from_slice(&crc.to_le_bytes());
-        h
+        gpt_header(
+            GptHeader {
+                current,
+                backup,
+                first_usable: SYSTEM_AREA_SECTORS,
+                last_usable: self.last_sector.saturating_sub(self.shape.backup_sectors()),
+                disk: self.disk,
+                entries_lba,
+            },
+            &self.entries,
+        )
     }
+}
+
+/// The attribute flags libisofs gives its GPT entries: "no block IO protocol" (bit 60) and
+/// "required" (bit 0).
+pub(crate) const GPT_FLAGS: u64 = (1 << 60) | 1;
+
+/// One 128-byte GPT partition entry (UEFI 2.10, 5.3.3): type and unique GUID, first and last
+/// sector, attribute flags, and the name in UTF-16LE (at most 36 units).
+pub(crate) fn gpt_entry(
+    type_guid: [u8; 16],
+    unique: [u8; 16],
+    first: u64,
+    last: u64,
+    flags: u64,
+    name: &str,
+) -> [u8; GPT_ENTRY_SIZE] {
+    let mut e = [0u8; GPT_ENTRY_SIZE];
+    e[0..16].copy_from_slice(&type_guid);
+    e[16..32].copy_from_slice(&unique);
+    e[32..40].copy_from_slice(&first.to_le_bytes());
+    e[40..48].copy_from_slice(&last.to_le_bytes());
+    e[48..56].copy_from_slice(&flags.to_le_bytes());
+    for (slot, u) in e[56..128].chunks_exact_mut(2).zip(name.encode_utf16()) {
+        slot.copy_from_slice(&u.to_le_bytes());
+    }
+    e
+}
+
+/// The sector numbers and disk GUID of one GPT header.
+pub(crate) struct GptHeader {
+    /// Sector of this header.
+    pub current: u64,
+    /// Sector of the other copy's header.
+    pub backup: u64,
+    pub first_usable: u64,
+    pub last_usable: u64,
+    pub disk: [u8; 16],
+    /// First sector of this copy's entry array.
+    pub entries_lba: u64,
+}
+
+/// A 512-byte GPT header (UEFI 2.10, 5.3.2) for the entry array `entries` (128-byte entries),
+/// with both CRC32s.
+pub(crate) fn gpt_header(g: GptHeader, entries: &[u8]) -> [u8; 512] {
+    let count = u32::try_from(entries.len() / GPT_ENTRY_SIZE).unwrap_or(u32::MAX);
+    let mut h = [0u8; 512];
+    h[0..8].copy_from_slice(b"EFI PART");
+    h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+    h[12..16].copy_from_slice(&92u32.to_le_bytes());
+    h[24..32].copy_from_slice(&g.current.to_le_bytes());
+    h[32..40].copy_from_slice(&g.backup.to_le_bytes());
+    h[40..48].copy_from_slice(&g.first_usable.to_le_bytes());
+    h[48..56].copy_from_slice(&g.last_usable.to_le_bytes());
+    h[56..72].copy_from_slice(&g.disk);
+    h[72..80].copy_from_slice(&g.entries_lba.to_le_bytes());
+    h[80..84].copy_from_slice(&count.to_le_bytes());
+    h[84..88].copy_from_slice(&(GPT_ENTRY_SIZE as u32).to_le_bytes());
+    h[88..92].copy_from_slice(&crc32fast::hash(entries).to_le_bytes());
+    let crc = crc32fast::hash(&h[0..92]);
+    h[16..20].copy_from_slice(&crc.to_le_bytes());
+    h
 }
 
 /// One 2048-byte Apple Partition Map entry (Inside Macintosh: Devices, "Partition Map Entry").

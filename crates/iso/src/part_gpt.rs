@@ -6,11 +6,12 @@
 //! entries from sector 2, and the backup (entries, then header) in the last 16 blocks of the
 //! image. The MBR then holds one protective 0xEE partition (see `partitions`).
 
-use crate::hybrid::{guid, BASIC_DATA};
+use crate::hybrid::{
+    gpt_entry, gpt_header, guid, GptHeader, BASIC_DATA, GPT_ENTRY_SIZE as ENTRY_SIZE, GPT_FLAGS,
+};
 
 /// 128-byte entries that fit between sector 2 and the end of the system area (sector 64).
 const ENTRIES: u64 = 248;
-const ENTRY_SIZE: usize = 128;
 /// First sector of the entry array.
 const ENTRIES_LBA: u64 = 2;
 /// Entry sectors (62).
@@ -23,8 +24,6 @@ const FIRST_USABLE: u64 = ENTRIES_LBA + ENTRY_SECTORS;
 const EFI_SYSTEM: [u8; 16] = [
     0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
 ];
-/// Flags libisofs gives the gap entries: "no block IO protocol" (bit 60) and "required" (bit 0).
-const GAP_FLAGS: u64 = (1 << 60) | 1;
 
 /// One requested GPT partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +66,7 @@ impl Part {
             start,
             blocks,
             type_guid: EFI_SYSTEM,
-            flags: GAP_FLAGS,
+            flags: GPT_FLAGS,
             name: "EFI boot partition".into(),
         }
     }
@@ -137,7 +136,7 @@ pub(crate) fn build(
                 start: part_end,
                 sectors: goal - part_end,
                 type_guid,
-                flags: GAP_FLAGS,
+                flags: GPT_FLAGS,
                 name,
             });
         }
@@ -152,39 +151,27 @@ pub(crate) fn build(
         .enumerate()
     {
         let last = (e.start + e.sectors).min(backup_start).saturating_sub(1);
-        let mut entry = [0u8; ENTRY_SIZE];
-        entry[0..16].copy_from_slice(&e.type_guid);
-        entry[16..32].copy_from_slice(&guid(created, u8::try_from(i + 1).unwrap_or(u8::MAX)));
-        entry[32..40].copy_from_slice(&e.start.to_le_bytes());
-        entry[40..48].copy_from_slice(&last.to_le_bytes());
-        entry[48..56].copy_from_slice(&e.flags.to_le_bytes());
-        for (dst, unit) in entry[56..128]
-            .chunks_exact_mut(2)
-            .zip(e.name.encode_utf16())
-        {
-            dst.copy_from_slice(&unit.to_le_bytes());
-        }
-        slot.copy_from_slice(&entry);
+        let unique = guid(created, u8::try_from(i + 1).unwrap_or(u8::MAX));
+        slot.copy_from_slice(&gpt_entry(
+            e.type_guid,
+            unique,
+            e.start,
+            last,
+            e.flags,
+            &e.name,
+        ));
     }
     let backup_lba = (end_blocks * 4).saturating_sub(1);
-    let header = |current: u64, other: u64, entries_lba: u64| -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[0..8].copy_from_slice(b"EFI PART");
-        h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
-        h[12..16].copy_from_slice(&92u32.to_le_bytes());
-        h[24..32].copy_from_slice(&current.to_le_bytes());
-        h[32..40].copy_from_slice(&other.to_le_bytes());
-        h[40..48].copy_from_slice(&FIRST_USABLE.to_le_bytes());
-        let last_usable = backup_lba.saturating_sub(ENTRY_SECTORS + 1);
-        h[48..56].copy_from_slice(&last_usable.to_le_bytes());
-        h[56..72].copy_from_slice(&guid(created, 0));
-        h[72..80].copy_from_slice(&entries_lba.to_le_bytes());
-        h[80..84].copy_from_slice(&(ENTRIES as u32).to_le_bytes());
-        h[84..88].copy_from_slice(&(ENTRY_SIZE as u32).to_le_bytes());
-        h[88..92].copy_from_slice(&crc32fast::hash(&array).to_le_bytes());
-        let crc = crc32fast::hash(&h[0..92]);
-        h[16..20].copy_from_slice(&crc.to_le_bytes());
-        h
+    let header = |current: u64, backup: u64, entries_lba: u64| {
+        let h = GptHeader {
+            current,
+            backup,
+            first_usable: FIRST_USABLE,
+            last_usable: backup_lba.saturating_sub(ENTRY_SECTORS + 1),
+            disk: guid(created, 0),
+            entries_lba,
+        };
+        gpt_header(h, &array)
     };
     let mut primary = header(1, backup_lba, ENTRIES_LBA).to_vec();
     primary.extend_from_slice(&array);
@@ -258,7 +245,7 @@ mod tests {
         );
         assert_eq!(&e[4 * 128..5 * 128], &[0u8; 128][..]);
         assert_eq!(&e[128..144], &EFI_SYSTEM);
-        assert_eq!(le64(e, 48), GAP_FLAGS);
+        assert_eq!(le64(e, 48), GPT_FLAGS);
         assert_eq!(le64(e, 128 + 48), 0);
         // the backup: entries then header, which points back at sector 1
         let b = &g.backup;
