@@ -187,64 +187,21 @@ pub fn make(job: &TemplateJob) -> anyhow::Result<Made> {
         eprintln!("jigsmith: warning: skipped a candidate: {}", s.error);
     }
 
-    let mut names = Vec::with_capacity(report.matches.len());
-    let mut parts = Vec::new();
-    let mut seen = HashSet::new();
-    for m in &report.matches {
-        let name = scanner
-            .candidates()
-            .get(m.candidate)
-            .map(|c| {
-                location_for(&c.path, &job.maps).unwrap_or_else(|| c.path.display().to_string())
-            })
-            .unwrap_or_default();
-        if seen.insert((m.digest, name.clone())) {
-            parts.push(PartEntry::new(m.digest, &name));
-        }
-        names.push(name);
-    }
-    let mut comments = vec![
-        format!(
-            "Template Hex MD5Sum {}",
-            report.template.template_md5.to_hex()
-        ),
-        format!(
-            "Template Hex SHA256Sum {}",
-            report.template.template_sha256.to_hex()
-        ),
-        format!("Template size {} bytes", report.template.template_len),
-    ];
-    for alg in Algorithm::ALL {
-        if let Some(d) = report.image_checksum(alg) {
-            comments.push(format!("Image Hex {}Sum {}", alg.jigdo_name(), d.to_hex()));
-        }
-    }
-    comments.push(format!("Image size {} bytes", report.image_len));
-    let sha = job.algorithm == Algorithm::Sha256;
-    let jigdo = Jigdo {
-        version: if sha { "2.0" } else { "1.1" }.into(),
-        generator: Some(concat!("jigsmith-", env!("CARGO_PKG_VERSION")).into()),
-        image: Some(ImageSection {
-            filename: file_name(&job.image),
-            template: file_name(&job.template),
-            template_md5: (!sha).then_some(report.template.template_md5),
-            template_sha256: sha.then_some(report.template.template_sha256),
-            comments,
-            ..ImageSection::default()
-        }),
-        parts,
-        servers: job
-            .servers
-            .iter()
-            .map(|(label, uri)| ServerEntry {
-                label: label.clone(),
-                raw: jigsmith_format::quote_value(uri),
-            })
-            .collect(),
-        ..Jigdo::default()
-    };
+    let names: Vec<String> = report
+        .matches
+        .iter()
+        .map(|m| {
+            scanner
+                .candidates()
+                .get(m.candidate)
+                .map(|c| {
+                    location_for(&c.path, &job.maps).unwrap_or_else(|| c.path.display().to_string())
+                })
+                .unwrap_or_default()
+        })
+        .collect();
     let jigdo_file = match &job.jigdo {
-        Some(path) => Some(output::write_jigdo(path, &jigdo)?),
+        Some(path) => Some(output::write_jigdo(path, &jigdo_of(job, &report, &names))?),
         None => None,
     };
     template.commit()?;
@@ -313,4 +270,57 @@ fn candidates(job: &TemplateJob) -> anyhow::Result<Vec<Candidate>> {
         }
     }
     Ok(out)
+}
+
+/// The .jigdo of a template `make` wrote: one [Parts] line per distinct
+/// (digest, name), the template's and the image's checksums as comments.
+fn jigdo_of(job: &TemplateJob, report: &ScanReport, names: &[String]) -> Jigdo {
+    let mut seen = HashSet::new();
+    let parts = report
+        .matches
+        .iter()
+        .zip(names)
+        .filter(|(m, name)| seen.insert((m.digest, name.as_str())))
+        .map(|(m, name)| PartEntry::new(m.digest, name))
+        .collect();
+    let mut comments = vec![
+        format!(
+            "Template Hex MD5Sum {}",
+            report.template.template_md5.to_hex()
+        ),
+        format!(
+            "Template Hex SHA256Sum {}",
+            report.template.template_sha256.to_hex()
+        ),
+        format!("Template size {} bytes", report.template.template_len),
+    ];
+    for alg in Algorithm::ALL {
+        if let Some(d) = report.image_checksum(alg) {
+            comments.push(format!("Image Hex {}Sum {}", alg.jigdo_name(), d.to_hex()));
+        }
+    }
+    comments.push(format!("Image size {} bytes", report.image_len));
+    let sha = job.algorithm == Algorithm::Sha256;
+    Jigdo {
+        version: if sha { "2.0" } else { "1.1" }.into(),
+        generator: Some(concat!("jigsmith-", env!("CARGO_PKG_VERSION")).into()),
+        image: Some(ImageSection {
+            filename: file_name(&job.image),
+            template: file_name(&job.template),
+            template_md5: (!sha).then_some(report.template.template_md5),
+            template_sha256: sha.then_some(report.template.template_sha256),
+            comments,
+            ..ImageSection::default()
+        }),
+        parts,
+        servers: job
+            .servers
+            .iter()
+            .map(|(label, uri)| ServerEntry {
+                label: label.clone(),
+                raw: jigsmith_format::quote_value(uri),
+            })
+            .collect(),
+        ..Jigdo::default()
+    }
 }
