@@ -26,23 +26,30 @@ pub(crate) fn hash_image(
         path: path.to_path_buf(),
         source,
     })?;
-    let mut reader = Cancellable { file, cancel };
+    let mut reader = Cancellable {
+        file,
+        cancel,
+        at: 0,
+    };
     match hash_stream(&mut reader, algorithms, spans, &mut |n| progress(n)) {
         Ok(_) if cancel.load(Ordering::Relaxed) => Ok(None),
         Ok(digests) => Ok(Some(digests)),
         Err(_) if cancel.load(Ordering::Relaxed) => Ok(None),
         Err(source) => Err(Error::ReadImage {
             path: path.to_path_buf(),
-            offset: 0,
+            offset: reader.at,
             source,
         }),
     }
 }
 
-/// Stops the read (as an error) once the scan has failed.
+/// Stops the read (as an error) once the scan has failed, and knows where
+/// a read error happened.
 struct Cancellable<'a> {
     file: File,
     cancel: &'a AtomicBool,
+    /// Bytes read so far.
+    at: u64,
 }
 
 impl Read for Cancellable<'_> {
@@ -50,7 +57,9 @@ impl Read for Cancellable<'_> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(std::io::Error::other("cancelled"));
         }
-        self.file.read(buf)
+        let n = self.file.read(buf)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
