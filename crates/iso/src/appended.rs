@@ -9,7 +9,7 @@
 //! only; xorriso's .jigdo lists no appended partition).
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::boot_blocks::BootBlock;
 use crate::error::{Error, Result};
@@ -50,6 +50,29 @@ pub(crate) struct Placed {
     /// 2048-byte blocks of the partition: the file's, or whole cylinders with
     /// `-partition_cyl_align all` (zeros after the file).
     pub blocks: u64,
+}
+
+/// The size of a partition's file (`-append_partition`, `-prep-boot-part`, `-efi-boot-part`).
+///
+/// # Errors
+/// [`Error::Metadata`] when it cannot be inspected, [`Error::BadPartitionFile`] for a file that
+/// is empty or not a regular file.
+pub(crate) fn partition_file_len(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Metadata {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |reason| Error::BadPartitionFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !meta.is_file() {
+        return Err(bad("not a regular file"));
+    }
+    if meta.len() == 0 {
+        return Err(bad("it is empty"));
+    }
+    Ok(meta.len())
 }
 
 /// The appended partitions of an image and where the image ends after them.
@@ -117,32 +140,19 @@ impl Appended {
         let mut pos = iso_blocks;
         let mut parts = Vec::with_capacity(wanted.len());
         for p in wanted {
-            let meta = std::fs::metadata(&p.path).map_err(|source| Error::Metadata {
-                path: p.path.clone(),
-                source,
-            })?;
-            let bad = |reason| Error::BadPartitionFile {
-                path: p.path.clone(),
-                reason,
-            };
-            if !meta.is_file() {
-                return Err(bad("not a regular file"));
-            }
-            if meta.len() == 0 {
-                return Err(bad("it is empty"));
-            }
+            let size = partition_file_len(&p.path)?;
             let start = if sparc.is_some() {
                 sun_label::cylinder_start(pos)
             } else {
                 pos.div_ceil(cylinder) * cylinder
             };
-            let blocks = meta.len().div_ceil(BLOCK).div_ceil(cylinder) * cylinder;
+            let blocks = size.div_ceil(BLOCK).div_ceil(cylinder) * cylinder;
             parts.push(Placed {
                 number: p.number,
                 type_byte: p.type_byte,
                 path: p.path.clone(),
                 start,
-                size: meta.len(),
+                size,
                 blocks,
             });
             pos = start + blocks;

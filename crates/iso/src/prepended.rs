@@ -11,7 +11,7 @@
 //! A FILE's bytes are image data, not a file of the tree: template data to JTE, as with libjte.
 //! The EFI boot image stays a file of the tree, which JTE may match (libjte does).
 
-use crate::appended::Placed;
+use crate::appended::{partition_file_len, Placed};
 use crate::eltorito::BootPlan;
 use crate::error::{Error, Result};
 use crate::hybrid::{mbr_entry, Chs, Geometry};
@@ -92,21 +92,8 @@ impl Prepended {
             (None, Some(p)) => (p, 0xef),
             (None, None) => return Ok(Prepended::default()),
         };
-        let meta = std::fs::metadata(path).map_err(|source| Error::Metadata {
-            path: path.clone(),
-            source,
-        })?;
-        let bad = |reason| Error::BadPartitionFile {
-            path: path.clone(),
-            reason,
-        };
-        if !meta.is_file() {
-            return Err(bad("not a regular file"));
-        }
-        if meta.len() == 0 {
-            return Err(bad("it is empty"));
-        }
-        let blocks = u32::try_from(meta.len().div_ceil(BLOCK))
+        let size = partition_file_len(path)?;
+        let blocks = u32::try_from(size.div_ceil(BLOCK))
             .map_err(|_| Error::ImageTooLarge { blocks: u64::MAX })?;
         let no_files = layout.total_blocks.saturating_sub(opts.pad_blocks);
         // xorriso leaves a block between the partition and the files, so the 0xCD partition
@@ -121,8 +108,8 @@ impl Prepended {
                 type_byte,
                 path: path.clone(),
                 start: u64::from(start),
-                size: meta.len(),
-                blocks: meta.len().div_ceil(BLOCK),
+                size,
+                blocks: u64::from(blocks),
             }),
             efi_image: None,
             backup_gpt: Vec::new(),
