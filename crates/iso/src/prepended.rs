@@ -93,12 +93,14 @@ impl Prepended {
             (None, None) => return Ok(Prepended::default()),
         };
         let size = partition_file_len(path)?;
-        let blocks = u32::try_from(size.div_ceil(BLOCK))
-            .map_err(|_| Error::ImageTooLarge { blocks: u64::MAX })?;
-        let no_files = layout.total_blocks.saturating_sub(opts.pad_blocks);
+        let blocks = size.div_ceil(BLOCK);
         // xorriso leaves a block between the partition and the files, so the 0xCD partition
         // or GPT gap after it does not start where a file does (its report would name it)
-        let start = layout.insert_before_data(no_files, blocks + 1)?;
+        let with_spare = blocks + 1;
+        let with_spare =
+            u32::try_from(with_spare).map_err(|_| Error::ImageTooLarge { blocks: with_spare })?;
+        let no_files = layout.total_blocks.saturating_sub(opts.pad_blocks);
+        let start = layout.insert_before_data(no_files, with_spare)?;
         if type_byte == 0xef {
             layout.set_total_blocks(u64::from(layout.total_blocks) + BACKUP_BLOCKS)?;
         }
@@ -109,7 +111,7 @@ impl Prepended {
                 path: path.clone(),
                 start: u64::from(start),
                 size,
-                blocks: u64::from(blocks),
+                blocks,
             }),
             efi_image: None,
             backup_gpt: Vec::new(),
