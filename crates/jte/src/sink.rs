@@ -10,7 +10,9 @@ use jigsmith_format::{
 };
 use jigsmith_iso::{FileExtent, ImageSink};
 
-use crate::chunk::{Fill, Pool, Slice, CHUNK};
+use jigsmith_stream::Fill;
+
+use crate::chunk::Slice;
 use crate::file_check::{FileChecker, ToChecker};
 use crate::image_hash::ImageHashers;
 use crate::timing::{JteTimings, ThreadClock};
@@ -84,7 +86,6 @@ pub struct JteSink<I: Write, T: Write> {
     config: JteConfig,
     /// Checksum-list entries by (size, basename), as libjte looks them up.
     index: HashMap<(u64, String), Vec<ListEntry>>,
-    pool: Pool,
     /// The chunk being filled, and what its bytes are.
     chunk: Fill,
     regions: Vec<Region>,
@@ -135,16 +136,15 @@ impl<I: Write, T: Write> JteSink<I, T> {
         if !image_algorithms.contains(&config.algorithm) {
             image_algorithms.push(config.algorithm);
         }
-        let pool = Pool::new();
+        let hashers = ImageHashers::new(&image_algorithms);
         Ok(JteSink {
             image,
             template: writer,
-            hashers: ImageHashers::new(&image_algorithms),
+            chunk: hashers.take(),
+            hashers,
             checker: FileChecker::new(),
             config,
             index,
-            chunk: pool.take(),
-            pool,
             regions: Vec::new(),
             current: None,
             next_id: 0,
@@ -160,15 +160,13 @@ impl<I: Write, T: Write> JteSink<I, T> {
 
     /// Appends image bytes to the chunk; `file` is the candidate they belong to.
     fn push(&mut self, mut bytes: &[u8], file: Option<u64>) -> Result<(), Error> {
-        self.image_len += bytes.len() as u64;
         while !bytes.is_empty() {
-            let room = CHUNK - self.chunk.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
             let start = self.chunk.len();
-            self.chunk.extend(now);
-            self.note(start..self.chunk.len(), file);
-            bytes = later;
-            if self.chunk.len() >= CHUNK {
+            let n = self.chunk.extend(bytes);
+            self.image_len += n as u64;
+            self.note(start..start + n, file);
+            bytes = bytes.get(n..).unwrap_or_default();
+            if self.chunk.room() == 0 {
                 self.flush()?;
             }
         }
@@ -189,11 +187,11 @@ impl<I: Write, T: Write> JteSink<I, T> {
     /// Hands the filled chunk to the image, the hashers, the checker and the
     /// template.
     fn flush(&mut self) -> Result<(), Error> {
-        let data = std::mem::replace(&mut self.chunk, self.pool.take());
-        let chunk = self.pool.seal(data);
+        let fill = std::mem::replace(&mut self.chunk, self.hashers.take());
+        let offset = self.image_len - fill.len() as u64;
         // hashers first: they work while the image is written
         let t = Instant::now();
-        self.hashers.send(&chunk)?;
+        let chunk = self.hashers.send(fill, offset)?;
         self.timings.waiting += t.elapsed();
         let t = Instant::now();
         self.image.write_all(&chunk).map_err(Error::WriteImage)?;

@@ -27,14 +27,14 @@
 mod spans;
 mod window;
 
-use std::io::{ErrorKind, Read};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::io::Read;
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::Arc;
 
 use jigsmith_checksum::{Algorithm, Digest, Hasher};
 
 pub use spans::{hash_spans, Span};
-pub use window::{Chunk, Window, CHUNK};
+pub use window::{Chunk, ChunkPool, Fill, Window, ALIGN, CHUNK};
 
 /// Chunks queued for each whole-image hasher.
 pub const HASHER_QUEUE: usize = 8;
@@ -44,11 +44,12 @@ pub const HASHER_QUEUE: usize = 8;
 /// only while they lag.
 pub const SIDE_QUEUE: usize = 48;
 
-/// The reading end: hands every chunk it reads to every subscriber.
+/// The sending end: hands every chunk to every subscriber. Either it reads
+/// a stream itself ([`Fanout::run`]) or a writer fills chunks from its
+/// [`Fanout::pool`] and pushes them ([`Fanout::push`]).
 pub struct Fanout {
     senders: Vec<SyncSender<Arc<Chunk>>>,
-    pool_tx: Sender<Vec<u8>>,
-    pool_rx: Receiver<Vec<u8>>,
+    pool: ChunkPool,
 }
 
 impl Default for Fanout {
@@ -58,17 +59,20 @@ impl Default for Fanout {
 }
 
 impl Fanout {
-    /// A fan-out with no subscribers yet.
+    /// A fan-out of [`CHUNK`]-byte chunks with no subscribers yet.
     pub fn new() -> Fanout {
-        let (pool_tx, pool_rx) = mpsc::channel();
+        Fanout::with_chunk_size(CHUNK)
+    }
+
+    /// A fan-out of `size`-byte chunks with no subscribers yet.
+    pub fn with_chunk_size(size: usize) -> Fanout {
         Fanout {
             senders: Vec::new(),
-            pool_tx,
-            pool_rx,
+            pool: ChunkPool::new(size),
         }
     }
 
-    /// A window on every chunk to be read, at most `queue` chunks ahead of
+    /// A window on every chunk to be sent, at most `queue` chunks ahead of
     /// the consumer. A consumer that drops its window stops receiving.
     pub fn subscribe(&mut self, queue: usize) -> Window {
         let (tx, rx) = mpsc::sync_channel(queue);
@@ -76,7 +80,20 @@ impl Fanout {
         Window::new(rx)
     }
 
-    /// Reads `reader` to its end in [`CHUNK`]s, handing each to every
+    /// Where the chunks to [`Fanout::push`] come from.
+    pub fn pool(&self) -> &ChunkPool {
+        &self.pool
+    }
+
+    /// Hands `chunk` to every subscriber, waiting while one is its queue
+    /// behind; false once no subscriber is left.
+    pub fn push(&mut self, chunk: &Arc<Chunk>) -> bool {
+        // a consumer that is done stops listening
+        self.senders.retain(|tx| tx.send(Arc::clone(chunk)).is_ok());
+        !self.senders.is_empty()
+    }
+
+    /// Reads `reader` to its end in chunks, handing each to every
     /// subscriber and `progress` the bytes read; returns the bytes read.
     ///
     /// # Errors
@@ -88,25 +105,13 @@ impl Fanout {
     ) -> std::io::Result<u64> {
         let mut offset = 0u64;
         loop {
-            let mut buf = self.pool_rx.try_recv().unwrap_or_default();
-            buf.resize(CHUNK, 0);
-            let mut n = 0;
-            while n < buf.len() {
-                match reader.read(buf.get_mut(n..).unwrap_or_default()) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            let mut fill = self.pool.take();
+            let n = fill.read_from(reader)?;
             if n == 0 {
                 return Ok(offset);
             }
-            buf.truncate(n);
-            let chunk = Arc::new(Chunk::new(offset, buf, self.pool_tx.clone()));
-            // a consumer that is done stops listening
-            self.senders
-                .retain(|tx| tx.send(Arc::clone(&chunk)).is_ok());
+            let chunk = self.pool.seal(fill, offset);
+            self.push(&chunk);
             offset += n as u64;
             progress(n as u64);
         }
@@ -117,7 +122,7 @@ impl Fanout {
 pub fn hash_whole(algorithm: Algorithm, window: Window) -> Option<Digest> {
     let mut h = Hasher::new(algorithm);
     for chunk in window.into_chunks() {
-        h.update(&chunk.data);
+        h.update(&chunk);
     }
     Some(h.finalize())
 }

@@ -1,44 +1,172 @@
 //! The image in shared chunks, and the run of them one consumer holds.
 //!
-//! [`Fanout`](crate::Fanout) fills [`Chunk`]s and hands an `Arc` of each to
-//! every consumer; a consumer keeps the chunks it still needs in a
-//! [`Window`]. A chunk's buffer goes back to the reader's pool when the last
-//! consumer lets go of it, so a whole-image pass allocates a few dozen
-//! buffers, not one per read.
+//! [`Fanout`](crate::Fanout) hands an `Arc` of each [`Chunk`] to every
+//! consumer; a consumer keeps the chunks it still needs in a [`Window`]. A
+//! chunk's buffer goes back to its [`ChunkPool`] when the last consumer lets
+//! go of it, so a whole-image pass allocates a few dozen buffers, not one
+//! per read.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, Sender};
+use std::io::{ErrorKind, Read};
+use std::ops::Deref;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
 /// Bytes per read of the image.
 pub const CHUNK: usize = 1 << 20;
 
-/// A run of image bytes starting at `offset`.
+/// Where a pooled chunk's first byte lies in memory: a multiple of this, so
+/// an output that bypasses the page cache (O_DIRECT) can take it as it is.
+pub const ALIGN: usize = 4096;
+
+/// A run of stream bytes starting at `offset`; derefs to its bytes.
 pub struct Chunk {
     /// Where the chunk starts in the stream.
     pub offset: u64,
-    /// Its bytes.
-    pub data: Vec<u8>,
-    /// Where the buffer goes once no checker holds the chunk any more.
-    pub(crate) pool: Sender<Vec<u8>>,
+    /// `data[start..]` are the bytes; `start` aligns them.
+    data: Vec<u8>,
+    start: usize,
+    /// Where the buffer goes once no consumer holds the chunk any more.
+    pool: Sender<Vec<u8>>,
 }
 
 impl Chunk {
     /// A chunk whose buffer is handed to `pool` once nobody holds it.
     pub fn new(offset: u64, data: Vec<u8>, pool: Sender<Vec<u8>>) -> Chunk {
-        Chunk { offset, data, pool }
+        Chunk {
+            offset,
+            data,
+            start: 0,
+            pool,
+        }
     }
 
     /// Where the chunk ends in the stream (exclusive).
     pub fn end(&self) -> u64 {
-        self.offset + self.data.len() as u64
+        self.offset + self.len() as u64
+    }
+}
+
+impl Deref for Chunk {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.data.get(self.start..).unwrap_or_default()
     }
 }
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        // The reader may be gone (it finished); then the buffer is just freed.
+        // The pool may be gone (the pass is over); then the buffer is just freed.
         let _ = self.pool.send(std::mem::take(&mut self.data));
+    }
+}
+
+/// Recycled buffers of `size` bytes each, [`ALIGN`]ed: the stream's memory
+/// is a few dozen buffers, not a fresh allocation (and page faults) per chunk.
+pub struct ChunkPool {
+    size: usize,
+    tx: Sender<Vec<u8>>,
+    rx: Receiver<Vec<u8>>,
+}
+
+impl ChunkPool {
+    /// A pool of chunks of `size` bytes.
+    pub fn new(size: usize) -> Self {
+        let (tx, rx) = mpsc::channel();
+        ChunkPool { size, tx, rx }
+    }
+
+    /// Bytes per chunk.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// An empty chunk to fill.
+    pub fn take(&self) -> Fill {
+        let mut data = match self.rx.try_recv() {
+            Ok(mut v) => {
+                v.clear();
+                v
+            }
+            Err(_) => Vec::with_capacity(self.size + ALIGN),
+        };
+        let start = match data.as_ptr().align_offset(ALIGN) {
+            n if n < ALIGN => n,
+            _ => 0,
+        };
+        data.resize(start, 0);
+        Fill {
+            data,
+            start,
+            size: self.size,
+        }
+    }
+
+    /// Freezes a filled chunk, which starts at `offset` in the stream, so it
+    /// can be shared.
+    pub fn seal(&self, fill: Fill, offset: u64) -> Arc<Chunk> {
+        Arc::new(Chunk {
+            offset,
+            data: fill.data,
+            start: fill.start,
+            pool: self.tx.clone(),
+        })
+    }
+}
+
+/// A pooled chunk being filled; never holds more than the pool's size, so
+/// its buffer never moves (and stays aligned).
+pub struct Fill {
+    data: Vec<u8>,
+    start: usize,
+    size: usize,
+}
+
+impl Fill {
+    /// Bytes filled.
+    pub fn len(&self) -> usize {
+        self.data.len() - self.start
+    }
+
+    /// Nothing filled yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes still to fill.
+    pub fn room(&self) -> usize {
+        self.size - self.len()
+    }
+
+    /// Appends as much of `bytes` as there is room for; returns how much.
+    pub fn extend(&mut self, bytes: &[u8]) -> usize {
+        let n = bytes.len().min(self.room());
+        self.data
+            .extend_from_slice(bytes.get(..n).unwrap_or_default());
+        n
+    }
+
+    /// Reads from `reader` until full or at its end; returns the bytes read.
+    ///
+    /// # Errors
+    /// A read error.
+    pub fn read_from(&mut self, reader: &mut dyn Read) -> std::io::Result<usize> {
+        let filled = self.data.len();
+        self.data.resize(self.start + self.size, 0);
+        let mut n = filled;
+        let result = loop {
+            match reader.read(self.data.get_mut(n..).unwrap_or_default()) {
+                Ok(0) => break Ok(()),
+                Ok(k) => n += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+            if n == self.data.len() {
+                break Ok(());
+            }
+        };
+        self.data.truncate(n);
+        result.map(|()| n - filled)
     }
 }
 
@@ -112,7 +240,7 @@ impl Window {
         match self.chunks.get(i) {
             Some(c) if c.offset <= at => usize::try_from(at - c.offset)
                 .ok()
-                .and_then(|from| c.data.get(from..))
+                .and_then(|from| c.get(from..))
                 .unwrap_or_default(),
             _ => &[],
         }
@@ -154,19 +282,14 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
 
     fn window_of(parts: &[&[u8]]) -> (Window, Receiver<Vec<u8>>) {
         let (tx, rx) = mpsc::channel();
         let (pool_tx, pool_rx) = mpsc::channel();
         let mut offset = 0;
         for p in parts {
-            tx.send(Arc::new(Chunk {
-                offset,
-                data: p.to_vec(),
-                pool: pool_tx.clone(),
-            }))
-            .unwrap();
+            tx.send(Arc::new(Chunk::new(offset, p.to_vec(), pool_tx.clone())))
+                .unwrap();
             offset += p.len() as u64;
         }
         (Window::new(rx), pool_rx)
@@ -196,5 +319,29 @@ mod tests {
         assert_eq!(w.slice(8), b"ij");
         w.seek(20);
         assert_eq!(w.held(), 0);
+    }
+
+    #[test]
+    fn pooled_buffers_are_aligned_and_come_back_when_the_last_reader_is_done() {
+        let pool = ChunkPool::new(8);
+        let mut v = pool.take();
+        assert!(v.is_empty());
+        assert_eq!(v.extend(b"abcdef"), 6);
+        assert_eq!(v.extend(b"ghij"), 2);
+        assert_eq!(v.room(), 0);
+        let chunk = pool.seal(v, 100);
+        let ptr = chunk.as_ptr();
+        assert_eq!(ptr as usize % ALIGN, 0);
+        assert_eq!((&chunk[..], chunk.end()), (&b"abcdefgh"[..], 108));
+        let held = Arc::clone(&chunk);
+        drop(chunk);
+        assert_eq!(&held[1..3], b"bc");
+        drop(held);
+        // the buffer is back, aligned as before
+        let mut again = pool.take();
+        assert!(again.is_empty());
+        assert_eq!(again.read_from(&mut &b"0123456789"[..]).unwrap(), 8);
+        let again = pool.seal(again, 0);
+        assert_eq!((again.as_ptr(), &again[..]), (ptr, &b"01234567"[..]));
     }
 }
