@@ -22,8 +22,7 @@ use crate::tree::{plain_tree, tricky_tree, Tree};
 /// with names relative to the work directory (`mirror//`).
 struct Twins {
     tree: Tree,
-    _built: Iso,
-    iso: PathBuf,
+    built: Iso,
     real: tempfile::TempDir,
     ours: tempfile::TempDir,
     links: tempfile::TempDir,
@@ -35,15 +34,14 @@ impl Twins {
         let built = Jte::xorriso().build(&tree);
         let twins = Twins {
             tree,
-            iso: built.iso.clone(),
-            _built: built,
+            built,
             real: temp_dir(),
             ours: temp_dir(),
             links: personality_links(&["jigdo-file"]),
         };
         for dir in [twins.real.path(), twins.ours.path()] {
             std::os::unix::fs::symlink(&twins.tree.root, dir.join("mirror")).unwrap();
-            std::os::unix::fs::symlink(&twins.iso, dir.join("image.iso")).unwrap();
+            std::os::unix::fs::symlink(&twins.built.iso, dir.join("image.iso")).unwrap();
         }
         for (name, alg) in [("image", "md5"), ("sha", "sha256")] {
             tool(
@@ -198,11 +196,11 @@ fn checksums_listings_verify_and_usage_match_jigdo_file() {
     assert_eq!(code(&ok), Some(3), "image.jigdo deduces image `image'");
 
     // a wrong byte, a short image, a long one
-    let mut bad = read(&t.iso);
+    let mut bad = read(&t.built.iso);
     let at = bad.len() / 2;
     bad[at] ^= 1;
     let short = bad[..bad.len() - 1].to_vec();
-    let mut long = read(&t.iso);
+    let mut long = read(&t.built.iso);
     long.push(0);
     for (name, bytes) in [("bad.iso", bad), ("short.iso", short), ("long.iso", long)] {
         for dir in [t.real.path(), t.ours.path()] {
@@ -294,7 +292,7 @@ fn make_image_in_steps_matches_jigdo_file() {
         pm(&[]);
         // the rest: the image, checked, renamed from the .tmp
         assert_eq!(code(&mi(&["mirror//"], b"")), Some(0));
-        assert!(read(&t.ours.path().join(name)) == read(&t.iso));
+        assert!(read(&t.ours.path().join(name)) == read(&t.built.iso));
         pm(&[]);
         // it exists now
         assert_eq!(code(&mi(&["mirror//"], b"")), Some(3));
@@ -303,7 +301,7 @@ fn make_image_in_steps_matches_jigdo_file() {
             &["mi", "-r", "quiet", "-i", "-", "-t", template, "mirror/"],
             b"",
         );
-        assert!(out.stdout == read(&t.iso), "image on stdout differs");
+        assert!(out.stdout == read(&t.built.iso), "image on stdout differs");
         let out = t.same(
             &[
                 "mi",
@@ -390,7 +388,7 @@ fn make_template_matches_jigdo_file() {
                 .arg("mirror/")
                 .current_dir(dir);
             cmd.ok();
-            assert!(read(&dir.join(&image)) == read(&t.iso), "{args:?}");
+            assert!(read(&dir.join(&image)) == read(&t.built.iso), "{args:?}");
         };
         rebuild(
             Path::new("jigdo-file"),
@@ -401,7 +399,7 @@ fn make_template_matches_jigdo_file() {
     }
     // the names, an empty line, then the image, all on stdin
     let mut stdin = b"mirror//sub\nmirror//victim.bin\n\n".to_vec();
-    stdin.extend(read(&t.iso));
+    stdin.extend(read(&t.built.iso));
     t.same(
         &[
             "mt",
@@ -558,11 +556,11 @@ fn tmp_images_are_shared_with_jigdo_file() {
     assert_eq!(code(&real(&with("a.iso", &["mirror/victim.bin"]))), Some(1));
     assert_eq!(code(&ours(&with("a.iso", &["mirror/k2048.bin"]))), Some(1));
     assert_eq!(code(&ours(&with("a.iso", &["mirror//"]))), Some(0));
-    assert!(read(&dir.join("a.iso")) == read(&t.iso));
+    assert!(read(&dir.join("a.iso")) == read(&t.built.iso));
     assert_eq!(code(&ours(&with("b.iso", &["mirror/victim.bin"]))), Some(1));
     assert_eq!(code(&real(&with("b.iso", &["mirror/k2048.bin"]))), Some(1));
     assert_eq!(code(&real(&with("b.iso", &["mirror//"]))), Some(0));
-    assert!(read(&dir.join("b.iso")) == read(&t.iso));
+    assert!(read(&dir.join("b.iso")) == read(&t.built.iso));
 }
 
 /// jigdo-lite, unchanged, next to jigsmith's jigdo-file (the script prefers

@@ -33,8 +33,7 @@ const VICTIM: &str = "victim.bin";
 /// and .template under `jigdo/REL/`, `images/`, `tmp/` and the config.
 struct Site {
     tree: Tree,
-    iso: PathBuf,
-    _built: crate::fixture::Iso,
+    built: crate::fixture::Iso,
     dir: tempfile::TempDir,
     links: tempfile::TempDir,
 }
@@ -44,15 +43,14 @@ impl Site {
         let tree = plain_tree(seed);
         let built = Jte::xorriso().build(&tree);
         let site = Site {
-            iso: built.iso.clone(),
-            _built: built,
+            built,
             tree,
             dir: temp_dir(),
             links: personality_links(&["jigdo-file"]),
         };
         let jigdo_dir = site.path(&format!("jigdo/{REL}"));
         std::fs::create_dir_all(&jigdo_dir).unwrap();
-        std::os::unix::fs::symlink(&site.iso, jigdo_dir.join(IMAGE)).unwrap();
+        std::os::unix::fs::symlink(&site.built.iso, jigdo_dir.join(IMAGE)).unwrap();
         let root = p(&site.tree.root);
         // the .jigdo's own server is a directory that is not there: only
         // the --uri jigdo-mirror passes (debianMirror) finds the parts
@@ -194,6 +192,18 @@ fn has(log: &[String], line: &str) -> bool {
     log.iter().any(|l| l == line)
 }
 
+/// Asserts that each of `lines` is a whole line of `log`.
+fn assert_has_lines<S: AsRef<str>>(log: &[String], lines: &[S]) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(
+            has(log, line),
+            "no {line:?} in the log:\n{}",
+            log.join("\n")
+        );
+    }
+}
+
 fn mtime(path: &Path) -> SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
@@ -227,18 +237,18 @@ fn jigdo_mirror_runs_unchanged_with_jigsmith_jigdo_file() {
     );
     let site = Site::new(1101);
     let log = site.same_as_real();
-    let show = || log.join("\n");
-    assert_same_file(&site.image(), &site.iso, "jigdo-mirror's image");
-    for line in [
-        format!("    Attempting to create `$imageDir/{REL}/{IMAGE}'"),
-        format!("    Found template `$templateDir/{REL}/demo-1.template'"),
-        "    Template checksum is correct".to_owned(),
-        "Successfully created `image'".to_owned(),
-        "OK: MD5 Checksums match, image is good!".to_owned(),
-        "    Image checksum is correct, moving image into place".to_owned(),
-    ] {
-        assert!(has(&log, &line), "no {line:?} in the log:\n{}", show());
-    }
+    assert_same_file(&site.image(), &site.built.iso, "jigdo-mirror's image");
+    assert_has_lines(
+        &log,
+        &[
+            format!("    Attempting to create `$imageDir/{REL}/{IMAGE}'"),
+            format!("    Found template `$templateDir/{REL}/demo-1.template'"),
+            "    Template checksum is correct".to_owned(),
+            "Successfully created `image'".to_owned(),
+            "OK: MD5 Checksums match, image is good!".to_owned(),
+            "    Image checksum is correct, moving image into place".to_owned(),
+        ],
+    );
     site.assert_ran_jigsmith(&log);
     // the work files are gone, the cache stays
     assert_eq!(dir_entries(&site.path("tmp")), ["jigdo-cache.db"]);
@@ -255,22 +265,26 @@ fn jigdo_mirror_runs_unchanged_with_jigsmith_jigdo_file() {
         again.join("\n")
     );
     assert_eq!(mtime(&site.image()), before, "the image was touched");
-    assert_same_file(&site.image(), &site.iso, "the image after a second run");
+    assert_same_file(
+        &site.image(),
+        &site.built.iso,
+        "the image after a second run",
+    );
 
     // a newer .jigdo: the image is removed and made again, the template's
     // MD5 and the parts' from the cache (jigdo-file 0.8.0 reads wrong sums
     // from its own cache and gives up at `template checksum mismatch')
     site.touch_jigdo_after_image();
     let remade = site.run(true);
-    let show = || remade.join("\n");
-    for line in [
-        format!("    jigdo is newer - updating `$imageDir/{REL}/{IMAGE}'"),
-        "    Template checksum is correct".to_owned(),
-        "    Image checksum is correct, moving image into place".to_owned(),
-    ] {
-        assert!(has(&remade, &line), "no {line:?} in the log:\n{}", show());
-    }
-    assert_same_file(&site.image(), &site.iso, "the image made again");
+    assert_has_lines(
+        &remade,
+        &[
+            format!("    jigdo is newer - updating `$imageDir/{REL}/{IMAGE}'"),
+            "    Template checksum is correct".to_owned(),
+            "    Image checksum is correct, moving image into place".to_owned(),
+        ],
+    );
+    assert_same_file(&site.image(), &site.built.iso, "the image made again");
     assert_eq!(dir_entries(&site.path("tmp")), ["jigdo-cache.db"]);
 }
 
@@ -293,21 +307,22 @@ fn jigdo_mirror_makes_no_image_from_a_corrupt_mirror() {
     // first good, filling jigsmith's cache; then the victim rots in place
     site.clean();
     site.run(true);
-    assert_same_file(&site.image(), &site.iso, "jigdo-mirror's image");
+    assert_same_file(&site.image(), &site.built.iso, "jigdo-mirror's image");
     let stamp = mtime(&victim);
     site.tree.corrupt(VICTIM);
     set_mtime(&victim, stamp);
     site.touch_jigdo_after_image();
     let stale = site.run(true);
     let show = || stale.join("\n");
-    for line in [
-        format!("    jigdo is newer - updating `$imageDir/{REL}/{IMAGE}'"),
-        "    Template checksum is correct".to_owned(),
-        "ERROR: Checksums do not match, image might be corrupted!".to_owned(),
-        "    Error - image checksum mismatch".to_owned(),
-    ] {
-        assert!(has(&stale, &line), "no {line:?} in the log:\n{}", show());
-    }
+    assert_has_lines(
+        &stale,
+        &[
+            format!("    jigdo is newer - updating `$imageDir/{REL}/{IMAGE}'"),
+            "    Template checksum is correct".to_owned(),
+            "ERROR: Checksums do not match, image might be corrupted!".to_owned(),
+            "    Error - image checksum mismatch".to_owned(),
+        ],
+    );
     assert!(!site.image().exists(), "a wrong image:\n{}", show());
     site.assert_ran_jigsmith(&stale);
     assert_eq!(dir_entries(&site.path("tmp")), ["jigdo-cache.db"]);
@@ -315,14 +330,15 @@ fn jigdo_mirror_makes_no_image_from_a_corrupt_mirror() {
     // no cache: both jigdo-files find all parts but the victim
     let log = site.same_as_real();
     let show = || log.join("\n");
-    for line in [
-        format!("    Attempting to create `$imageDir/{REL}/{IMAGE}'"),
-        "Copied input files to temporary file `image.tmp' - repeat command and supply more files to continue".to_owned(),
-        "    Image creation failed, list of missing files follows".to_owned(),
-        p(&victim),
-    ] {
-        assert!(has(&log, &line), "no {line:?} in the log:\n{}", show());
-    }
+    assert_has_lines(
+        &log,
+        &[
+            format!("    Attempting to create `$imageDir/{REL}/{IMAGE}'"),
+            "Copied input files to temporary file `image.tmp' - repeat command and supply more files to continue".to_owned(),
+            "    Image creation failed, list of missing files follows".to_owned(),
+            p(&victim),
+        ],
+    );
     assert!(!site.image().exists(), "a wrong image:\n{}", show());
     assert!(!site.path(&format!("images/{REL}")).exists(), "{}", show());
     site.assert_ran_jigsmith(&log);
@@ -349,7 +365,7 @@ fn a_part_rotted_under_the_cache_is_left_needed_as_by_jigdo_file() {
     std::fs::copy(&victim, &good).unwrap();
     site.clean();
     site.run(true);
-    assert_same_file(&site.image(), &site.iso, "jigdo-mirror's image");
+    assert_same_file(&site.image(), &site.built.iso, "jigdo-mirror's image");
     let stamp = mtime(&victim);
     site.tree.corrupt(VICTIM);
     set_mtime(&victim, stamp);
@@ -365,9 +381,10 @@ fn a_part_rotted_under_the_cache_is_left_needed_as_by_jigdo_file() {
         "Error: `{}' does not match checksum in template data",
         p(&victim)
     );
-    for line in [&bad, "    Error merging data from local filesystem"] {
-        assert!(has(&log, line), "no {line:?} in the log:\n{}", show());
-    }
+    assert_has_lines(
+        &log,
+        &[&bad, "    Error merging data from local filesystem"],
+    );
     assert!(!site.image().exists(), "a wrong image:\n{}", show());
 
     // make-image itself, through the same cache
@@ -404,5 +421,5 @@ fn a_part_rotted_under_the_cache_is_left_needed_as_by_jigdo_file() {
     }
     let (code, text) = make_image(Path::new("jigdo-file"), "b.iso", &[good]);
     assert_eq!(code, Some(0), "jigdo-file finishing b.iso.tmp:\n{text}");
-    assert_same_file(&site.path("b.iso"), &site.iso, "b.iso");
+    assert_same_file(&site.path("b.iso"), &site.built.iso, "b.iso");
 }
