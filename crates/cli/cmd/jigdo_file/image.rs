@@ -440,11 +440,17 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
             Err(e) => return Ok(rep.cannot_open(image, &e)),
         }
     };
-    let Some(entries) = read_entries(template_name, rep)? else {
-        return Ok(3);
-    };
-    let Some(DescEntry::ImageInfo { len, digest, .. }) = entries.last() else {
-        return Ok(3);
+    // the template is read once: parsed whole when it is one, else (a
+    // `.tmp`, a damaged file) only its DESC table, with jigdo-file's words
+    let parsed = File::open(template_name)
+        .ok()
+        .and_then(|mut f| Template::read(&mut f).ok());
+    let (len, digest) = match &parsed {
+        Some(t) => (t.image_len(), t.image_digest()),
+        None => match read_entries(template_name, rep)?.as_deref() {
+            Some([.., DescEntry::ImageInfo { len, digest, .. }]) => (*len, *digest),
+            _ => return Ok(3),
+        },
     };
     const BAD: &str = "ERROR: Checksums do not match, image might be corrupted!";
     let name = if digest.algorithm() == Algorithm::Sha256 {
@@ -463,9 +469,6 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     };
     // A template and an image file: jigsmith verify's check (every file and
     // the template data too), reported in jigdo-file's words.
-    let parsed = File::open(template_name)
-        .ok()
-        .and_then(|mut f| Template::read(&mut f).ok());
     if let (Some(t), false) = (parsed, image == "-") {
         drop(img);
         let report = jigsmith_assemble::check_image(
@@ -500,19 +503,19 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
             break;
         }
         total += n as u64;
-        if total > *len {
+        if total > len {
             break;
         }
         h.update(buf.get(..n).unwrap_or_default());
     }
-    if total != *len {
+    if total != len {
         rep.error(BAD);
         return Ok(2);
     }
     let got = h.finalize();
-    rep.info(&format!("{name} from template: {}", show(digest)));
+    rep.info(&format!("{name} from template: {}", show(&digest)));
     rep.info(&format!("{name} from image:    {}", show(&got)));
-    if got != *digest {
+    if got != digest {
         rep.error(BAD);
         return Ok(2);
     }
