@@ -118,8 +118,9 @@ struct Job {
     at: usize,
     md5: bool,
     algorithms: Vec<Algorithm>,
-    /// The algorithms other than MD5, fed as bytes arrive.
-    others: MultiHasher,
+    /// The algorithms other than MD5, fed as bytes arrive (none for an
+    /// MD5-only list, the usual case).
+    others: Option<MultiHasher>,
 }
 
 impl Job {
@@ -176,7 +177,11 @@ impl Job {
     }
 
     fn verdict(self, md5: Option<[u8; 16]>) -> Verdict {
-        let mut others = self.others.finalize().into_iter();
+        let mut others = self
+            .others
+            .map(MultiHasher::finalize)
+            .unwrap_or_default()
+            .into_iter();
         let digests = self
             .algorithms
             .iter()
@@ -272,7 +277,7 @@ impl Checker {
                         at: 0,
                         md5,
                         algorithms,
-                        others: MultiHasher::new(&others),
+                        others: (!others.is_empty()).then(|| MultiHasher::new(&others)),
                     };
                     self.stats.files += 1;
                     if md5 {
@@ -290,8 +295,7 @@ impl Checker {
                         continue;
                     };
                     job.received += len;
-                    if !job.algorithms.iter().all(|a| *a == Algorithm::Md5) {
-                        let others = &mut job.others;
+                    if let Some(others) = &mut job.others {
                         self.clock.busy(|| others.update(slice.bytes()));
                     }
                     if job.md5 {
