@@ -79,12 +79,19 @@ impl AtomicFile {
         }
     }
 
-    /// Flushes to disk and renames into place.
-    pub fn commit(self) -> anyhow::Result<()> {
+    /// Flushes to disk: the last point where a full disk (or any delayed
+    /// write error) shows. Outputs that must appear together are all synced
+    /// before any is committed.
+    pub fn sync(&self) -> anyhow::Result<()> {
         self.temp
             .as_file()
             .sync_all()
-            .with_context(|| format!("writing {}", self.target.display()))?;
+            .with_context(|| format!("writing {}", self.target.display()))
+    }
+
+    /// Flushes to disk and renames into place.
+    pub fn commit(self) -> anyhow::Result<()> {
+        self.sync()?;
         let target = self.target;
         self.temp
             .persist(&target)

@@ -98,6 +98,13 @@ impl IsoOut {
         }
     }
 
+    fn sync(&self) -> anyhow::Result<()> {
+        match self {
+            IsoOut::File(f) => f.sync(),
+            IsoOut::Discard | IsoOut::Stdout => Ok(()),
+        }
+    }
+
     fn commit(self) -> anyhow::Result<()> {
         match self {
             IsoOut::File(f) => f.commit(),
@@ -189,7 +196,11 @@ fn write_with_jte(args: &MkisofsArgs, image: &Image) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let jigdo_file = output::write_jigdo(jigdo_path, &jigdo)?;
-    // all three exist only once everything succeeded
+    // all three exist only once everything succeeded: a write error that
+    // shows only at fsync (a full disk) must not leave the others renamed
+    template.sync()?;
+    jigdo_file.sync()?;
+    iso.sync()?;
     template.commit()?;
     jigdo_file.commit()?;
     iso.commit()?;
