@@ -90,10 +90,12 @@ impl IsoOut {
     }
 
     /// As [`IsoOut::writer`], with a file written past the page cache where
-    /// the writes allow it (see [`AtomicFile::direct_writer`]).
+    /// the writes allow it (see [`AtomicFile::direct_writer`]). No buffer: the
+    /// JTE sink writes whole chunks, and a buffer would only copy the last
+    /// one out of its aligned memory.
     fn direct_writer(&mut self) -> Box<dyn Write + '_> {
         match self {
-            IsoOut::File(f) => Box::new(BufWriter::with_capacity(1 << 20, f.direct_writer())),
+            IsoOut::File(f) => Box::new(f.direct_writer()),
             other => other.writer(),
         }
     }
