@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
-use jigsmith_checksum::{Algorithm, Digest, Hasher, Rsync64};
+use jigsmith_checksum::{Algorithm, Digest, Rsync64};
 use jigsmith_format::{
     ChecksumList, ImageSection, Jigdo, PartEntry, TemplateSummary, TemplateWriter,
 };
@@ -404,7 +404,8 @@ impl<I: Write, T: Write> JteSink<I, T> {
             .iter()
             .find(|(a, _)| *a == self.config.algorithm)
             .map(|(_, d)| *d)
-            .unwrap_or_else(|| Hasher::digest(self.config.algorithm, b""));
+            // `new` always hashes the template algorithm: never the empty digest
+            .ok_or(Error::HasherGone)?;
         let t = Instant::now();
         let (template, summary) = self
             .template
@@ -520,6 +521,7 @@ fn basename(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jigsmith_checksum::Hasher;
     use jigsmith_format::{ChecksumListEntry, Compression, Template};
 
     struct Tree {
