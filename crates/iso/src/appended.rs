@@ -17,7 +17,7 @@ use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK};
 use crate::options::{CylinderAlign, IsoOptions};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
-use crate::partitions::mbr_mark;
+use crate::partitions::{put_mbr_table, NO_ENTRY};
 use crate::sun_label;
 
 /// The partition type libisofs gives the ISO partition of a protective or offset table.
@@ -201,10 +201,6 @@ impl Appended {
             return self.gpt_system_area(opts, sa, created);
         }
         let h = &opts.hybrid;
-        let mut mbr = [0u8; 512];
-        if let Some(first) = sa.get(..512) {
-            mbr.copy_from_slice(first);
-        }
         let geometry = Geometry::for_image(self.iso_blocks);
         let iso = self.iso_blocks * 4;
         let offset = u64::from(h.partition_offset) * 4;
@@ -217,14 +213,14 @@ impl Appended {
         } else {
             (0, h.iso_mbr_part_type.unwrap_or(0x83), 0)
         };
-        mbr[446..510].fill(0);
-        mbr[446..462].copy_from_slice(&mbr_entry(
+        let mut table = [NO_ENTRY; 4];
+        table[0] = mbr_entry(
             status,
             ty,
             first,
             iso.saturating_sub(first),
             Chs::Offset(geometry),
-        ));
+        );
         // with -appended_part_as_apm the partitions are in the APM only (libisofs)
         let in_mbr = if h.appended_part_as_apm {
             &[][..]
@@ -232,7 +228,6 @@ impl Appended {
             &self.parts[..]
         };
         for p in in_mbr {
-            let at = 446 + 16 * usize::from(p.number.clamp(1, MBR_PARTITIONS) - 1);
             let entry = mbr_entry(
                 0,
                 p.type_byte,
@@ -240,18 +235,11 @@ impl Appended {
                 p.blocks * 4,
                 Chs::Offset(geometry),
             );
-            if let Some(slot) = mbr.get_mut(at..at + 16) {
-                slot.copy_from_slice(&entry);
+            if let Some(slot) = table.get_mut(usize::from(p.number.clamp(1, MBR_PARTITIONS) - 1)) {
+                *slot = entry;
             }
         }
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-        if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
-            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
-        }
-        if let Some(dst) = sa.get_mut(..512) {
-            dst.copy_from_slice(&mbr);
-        }
+        put_mbr_table(opts, &mut sa, Some(table));
         if h.appended_part_as_apm {
             self.write_apm(opts, &mut sa);
         }
@@ -363,27 +351,19 @@ impl Appended {
             self.end_blocks,
             created,
         );
-        let mut mbr = [0u8; 512];
-        if let Some(first) = sa.get(..512) {
-            mbr.copy_from_slice(first);
-        }
-        mbr[446..510].fill(0);
         let sectors = self.end_blocks * 4;
-        mbr[446..462].copy_from_slice(&mbr_entry(
+        let protective = mbr_entry(
             0,
             0xee,
             1,
             sectors.saturating_sub(1),
             Chs::Offset(Geometry::DEFAULT),
-        ));
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-        if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
-            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
-        }
-        if let Some(dst) = sa.get_mut(..512) {
-            dst.copy_from_slice(&mbr);
-        }
+        );
+        put_mbr_table(
+            opts,
+            &mut sa,
+            Some([protective, NO_ENTRY, NO_ENTRY, NO_ENTRY]),
+        );
         if let Some(dst) = sa.get_mut(512..512 + gpt.primary.len()) {
             dst.copy_from_slice(&gpt.primary);
         }

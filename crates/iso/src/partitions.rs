@@ -178,22 +178,15 @@ pub(crate) fn system_area(
         Some(path) => read_system_area(path)?,
         None => vec![0u8; SYSTEM_AREA_BYTES],
     };
-    let mut mbr = [0u8; 512];
-    if let Some(first) = sa.get(..512) {
-        mbr.copy_from_slice(first);
-    }
     let blocks = u64::from(layout.total_blocks);
     let total = blocks * 4;
     let geometry = Geometry::for_image(blocks);
     let ty = h.iso_mbr_part_type.unwrap_or(ISO_TYPE);
     let offset = u64::from(h.partition_offset) * 4;
-    if h.chrp_boot_part {
-        mbr[446..510].fill(0);
-        mbr[446..462].copy_from_slice(&mbr_entry(0x80, 0x96, 0, total, Chs::Offset(geometry)));
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-    }
-    if h.protective_msdos_label || offset != 0 {
+    let table = if h.chrp_boot_part {
+        let chrp = mbr_entry(0x80, 0x96, 0, total, Chs::Offset(geometry));
+        Some([chrp, NO_ENTRY, NO_ENTRY, NO_ENTRY])
+    } else if h.protective_msdos_label || offset != 0 {
         // one partition over the image but its first sector; bootable only as a protective label
         // (and never with the EFI or GPT types, which firmware would then ignore)
         let status = if h.protective_msdos_label && ty != 0xee && ty != 0xef {
@@ -202,32 +195,55 @@ pub(crate) fn system_area(
             0
         };
         let first = if offset != 0 { offset } else { 1 };
-        mbr[446..462].copy_from_slice(&mbr_entry(
+        let iso = mbr_entry(
             status,
             ty,
             first,
             total.saturating_sub(first),
             Chs::Offset(geometry),
-        ));
-        mbr[462..510].fill(0);
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-    }
+        );
+        Some([iso, NO_ENTRY, NO_ENTRY, NO_ENTRY])
+    } else {
+        // -G/--grub2-mbr data keeps its own table
+        None
+    };
     if h.grub2_mbr.is_some() {
         let first_image = boot
             .and_then(|b| b.entries.first())
             .and_then(|(_, node)| layout.extent(*node))
             .map_or(0, |e| u64::from(e.lba));
         let address = first_image * 4 + GRUB2_PATCH_OFFSET;
-        mbr[GRUB2_PATCH_AT..GRUB2_PATCH_AT + 8].copy_from_slice(&address.to_le_bytes());
+        if let Some(dst) = sa.get_mut(GRUB2_PATCH_AT..GRUB2_PATCH_AT + 8) {
+            dst.copy_from_slice(&address.to_le_bytes());
+        }
+    }
+    put_mbr_table(opts, &mut sa, table);
+    Ok(sa)
+}
+
+/// An unused MBR partition entry.
+pub(crate) const NO_ENTRY: [u8; 16] = [0; 16];
+
+/// Writes `table` (if any) as the MBR partition table at the start of `sa`, with the boot
+/// signature, then applies the bootable flag rules ([`mbr_mark`]) that `--protective-msdos-label`,
+/// `--grub2-mbr` and `--mbr-force-bootable` ask for. Every MBR written without `-isohybrid-mbr`
+/// ends here.
+pub(crate) fn put_mbr_table(opts: &IsoOptions, sa: &mut [u8], table: Option<[[u8; 16]; 4]>) {
+    let h = &opts.hybrid;
+    let Some(mbr) = sa.get_mut(..512) else {
+        return;
+    };
+    let (_code, rest) = mbr.split_at_mut(446);
+    let (entries, signature) = rest.split_at_mut(64);
+    if let Some(table) = table {
+        for (slot, e) in entries.chunks_exact_mut(16).zip(table) {
+            slot.copy_from_slice(&e);
+        }
+        signature.copy_from_slice(&[0x55, 0xaa]);
     }
     if h.protective_msdos_label || h.grub2_mbr.is_some() || h.mbr_force_bootable {
-        mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
+        mbr_mark(entries, h.mbr_force_bootable);
     }
-    if let Some(first) = sa.get_mut(..512) {
-        first.copy_from_slice(&mbr);
-    }
-    Ok(sa)
 }
 
 /// libisofs' rule for an MBR that is to boot: unless some entry is already marked, the first used

@@ -18,7 +18,7 @@ use crate::hybrid::{mbr_entry, Chs, Geometry};
 use crate::layout::{Layout, BLOCK};
 use crate::options::{IsoOptions, Platform};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
-use crate::partitions::mbr_mark;
+use crate::partitions::{put_mbr_table, NO_ENTRY};
 
 /// MBR type of a PReP boot partition.
 const PREP_TYPE: u8 = 0x41;
@@ -157,14 +157,9 @@ impl Prepended {
         let h = &opts.hybrid;
         let total = u64::from(layout.total_blocks);
         let geometry = Geometry::DEFAULT;
-        let mut mbr = [0u8; 512];
-        if let Some(first) = sa.get(..512) {
-            mbr.copy_from_slice(first);
-        }
-        mbr[446..510].fill(0);
-        let entries: Vec<[u8; 16]> = if type_byte == PREP_TYPE {
+        let table = if type_byte == PREP_TYPE {
             let end = start + blocks;
-            vec![
+            [
                 mbr_entry(
                     0,
                     h.iso_mbr_part_type.unwrap_or(ISO_TYPE),
@@ -180,6 +175,7 @@ impl Prepended {
                     total.saturating_sub(end) * 4,
                     Chs::Offset(geometry),
                 ),
+                NO_ENTRY,
             ]
         } else {
             let gpt = part_gpt::build(
@@ -194,25 +190,17 @@ impl Prepended {
                 dst.copy_from_slice(&gpt.primary);
             }
             self.backup_gpt = gpt.backup;
-            vec![mbr_entry(
+            let protective = mbr_entry(
                 0,
                 0xee,
                 1,
                 (total * 4).saturating_sub(1),
                 Chs::Offset(geometry),
-            )]
+            );
+            [protective, NO_ENTRY, NO_ENTRY, NO_ENTRY]
         };
-        for (slot, e) in mbr[446..510].chunks_exact_mut(16).zip(&entries) {
-            slot.copy_from_slice(e);
-        }
-        mbr[510] = 0x55;
-        mbr[511] = 0xaa;
-        if h.grub2_mbr.is_some() || h.mbr_force_bootable {
-            mbr_mark(&mut mbr[446..510], h.mbr_force_bootable);
-        }
-        if let Some(dst) = sa.get_mut(..512) {
-            dst.copy_from_slice(&mbr);
-        }
+        // (--protective-msdos-label is refused with a prepended partition: see `check`)
+        put_mbr_table(opts, &mut sa, Some(table));
         sa
     }
 }
