@@ -26,7 +26,7 @@ use jigsmith_format::{encode_desc_table, read_desc_table, DescEntry, Template, U
 use super::args::{try_help, Options};
 use super::listing::read_entries;
 use super::report::{strerror, Reporter};
-use super::sums::digest_of;
+use super::sums::digests;
 use super::walk::walk;
 use crate::output::{self, AtomicFile};
 
@@ -108,22 +108,9 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         .into_iter()
         .filter(|f| lens.contains(&f.size))
         .collect();
-    let cached = super::template::cached_sums(o, rep, &sized, template.algorithm())?;
-    for (f, known) in sized.iter().zip(cached) {
-        let got = match known {
-            Some(d) => Ok(d),
-            None => digest_of(f, template.algorithm()),
-        };
-        match got {
-            Ok(d) if wanted.contains(&(d, f.size)) => {
-                found.entry(d).or_insert_with(|| f.path.clone());
-            }
-            Ok(_) => {}
-            Err(e) => rep.error(&format!(
-                "Error while reading `{}' - file will be ignored ({})",
-                f.path.display(),
-                strerror(&e)
-            )),
+    for (f, d) in digests(o, rep, &sized, template.algorithm())? {
+        if wanted.contains(&(d, f.size)) {
+            found.entry(d).or_insert_with(|| f.path.clone());
         }
     }
     let found_count = needed.iter().filter(|(d, _)| found.contains_key(d)).count();

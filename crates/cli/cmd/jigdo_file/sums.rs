@@ -3,7 +3,7 @@
 //! `--report` level.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use anyhow::Context;
 use jigsmith_checksum::{Algorithm, Digest, Hasher};
@@ -16,39 +16,42 @@ pub fn run(o: &Options, rep: &Reporter, algorithm: Algorithm) -> anyhow::Result<
     let files = walk(&o.files, &o.files_from, rep)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // --cache: known files are not read again (keyed by path, size, mtime)
-    let cached = super::template::cached_sums(o, rep, &files, algorithm)?;
-    for (f, known) in files.iter().zip(cached) {
-        let got = match known {
-            Some(d) => Ok(d),
-            None => digest_of(f, algorithm),
-        };
-        match got {
-            Ok(d) => {
-                let sum = if o.hex { d.to_hex() } else { d.to_base64() };
-                print_line(&mut out, &format!("{sum}  {}", f.name))?;
-            }
-            Err(e) => rep.error(&format!(
-                "Error while reading `{}' - file will be ignored ({})",
-                f.path.display(),
-                strerror(&e)
-            )),
-        }
+    for (f, d) in digests(o, rep, &files, algorithm)? {
+        let sum = if o.hex { d.to_hex() } else { d.to_base64() };
+        print_line(&mut out, &format!("{sum}  {}", f.name))?;
     }
     out.flush().context("writing to standard output")?;
     Ok(0)
 }
 
-/// The whole file's digest.
-pub fn digest_of(f: &InputFile, algorithm: Algorithm) -> std::io::Result<Digest> {
-    let mut file = File::open(&f.path)?;
-    let mut h = Hasher::new(algorithm);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize());
+/// Each file's digest, in order, as it is known: from `--cache` (keyed by
+/// path, size, mtime) or else by reading the file. A file that cannot be
+/// read is reported, as jigdo-file does, and left out.
+pub fn digests<'a>(
+    o: &Options,
+    rep: &'a Reporter,
+    files: &'a [InputFile],
+    algorithm: Algorithm,
+) -> anyhow::Result<impl Iterator<Item = (&'a InputFile, Digest)> + 'a> {
+    let cached = super::template::cached_sums(o, rep, files, algorithm)?;
+    Ok(files.iter().zip(cached).filter_map(move |(f, known)| {
+        match known.map_or_else(|| digest_of(f, algorithm), Ok) {
+            Ok(d) => Some((f, d)),
+            Err(e) => {
+                rep.error(&format!(
+                    "Error while reading `{}' - file will be ignored ({})",
+                    f.path.display(),
+                    strerror(&e)
+                ));
+                None
+            }
         }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
+    }))
+}
+
+/// The whole file's digest.
+fn digest_of(f: &InputFile, algorithm: Algorithm) -> std::io::Result<Digest> {
+    let mut h = Hasher::new(algorithm);
+    std::io::copy(&mut File::open(&f.path)?, &mut h)?;
+    Ok(h.finalize())
 }
