@@ -22,7 +22,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::boot::{boot, Medium, ISOHDPFX, QEMU};
+use crate::boot::{boot, Medium, ISOHDPFX, ISOLINUX_BOOT, QEMU};
 use crate::checks::Rebuild;
 use crate::fixture::p;
 use crate::mkisofs_jte::raw_parts;
@@ -381,9 +381,6 @@ fn system_area_options_like_xorriso() {
         "0xef",
         "esp.img",
     ];
-    let cat = |parts: &[&[&'static str]]| -> Vec<&'static str> {
-        parts.iter().flat_map(|p| p.iter().copied()).collect()
-    };
     let guids = [
         "-append_partition",
         "2",
@@ -731,18 +728,7 @@ fn isohybrid_partition_type_like_xorriso() {
         read(Path::new(isolinux)),
     );
     let work = temp_dir();
-    let isohybrid = [
-        "-isohybrid-mbr",
-        ISOHDPFX,
-        "-b",
-        "isolinux/isolinux.bin",
-        "-c",
-        "isolinux/boot.cat",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-    ];
+    let isohybrid = cat(&[&["-isohybrid-mbr", ISOHDPFX], &ISOLINUX_BOOT]);
     let efi_gpt = [
         "-eltorito-alt-boot",
         "-e",
@@ -822,16 +808,10 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         "0xef",
         "mirror/esp.img",
     ];
-    let set = |parts: &[&[&str]]| -> Vec<String> {
-        parts
-            .iter()
-            .flat_map(|p| p.iter().map(|a| a.to_string()))
-            .collect()
-    };
     let sets = [
         (
             "mbr",
-            set(&[
+            cat(&[
                 &jte,
                 &["-G", "sa.bin", "--protective-msdos-label"],
                 &floppy,
@@ -840,7 +820,7 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         ),
         (
             "gpt",
-            set(&[
+            cat(&[
                 &jte,
                 &["-G", "sa.bin"],
                 &floppy,
@@ -851,12 +831,12 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         // the EFI partition's data lies before the files: template data too
         (
             "prepended",
-            set(&[&jte, &floppy, &["-efi-boot-part", "mirror/esp.img"]]),
+            cat(&[&jte, &floppy, &["-efi-boot-part", "mirror/esp.img"]]),
         ),
         // the EFI boot image moved in front of the files is still a file JTE matches
         (
             "efi-image",
-            set(&[
+            cat(&[
                 &jte,
                 &floppy,
                 &[
@@ -871,9 +851,13 @@ fn jte_with_embedded_boot_and_appended_partitions() {
         ),
     ];
     for (name, args) in &sets {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        jte_rebuild(&l, &mirror, name, &args);
+        jte_rebuild(&l, &mirror, name, args);
     }
+}
+
+/// The option groups `parts` as one command line.
+fn cat<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
 }
 
 /// One option set of [`jte_with_embedded_boot_and_appended_partitions`].
