@@ -437,6 +437,26 @@ mod tests {
     use crate::test_util::{image_of, le32, one_file_tree};
     use std::path::Path;
 
+    /// The one-file tree, and options with one `-append_partition NUMBER TYPE FILE` whose
+    /// FILE (next to the tree) is `len` bytes of `fill`.
+    fn tree_with_partition(
+        number: u8,
+        type_byte: u8,
+        fill: u8,
+        len: usize,
+    ) -> (tempfile::TempDir, std::path::PathBuf, crate::IsoOptions) {
+        let (d, tree) = one_file_tree();
+        let path = d.path().join("p.img");
+        std::fs::write(&path, vec![fill; len]).unwrap();
+        let mut opts = crate::IsoOptions::builder().build();
+        opts.hybrid.appended_partitions = vec![AppendedPartition {
+            number,
+            type_byte,
+            path,
+        }];
+        (d, tree, opts)
+    }
+
     #[test]
     fn appended_partitions_follow_the_filesystem() {
         let (d, tree) = one_file_tree();
@@ -522,15 +542,7 @@ mod tests {
 
     #[test]
     fn appended_partitions_as_gpt() {
-        let (d, tree) = one_file_tree();
-        let esp = d.path().join("esp.img");
-        std::fs::write(&esp, vec![0xee; 8192]).unwrap();
-        let mut opts = crate::IsoOptions::builder().build();
-        opts.hybrid.appended_partitions = vec![AppendedPartition {
-            number: 2,
-            type_byte: 0xef,
-            path: esp,
-        }];
+        let (_d, tree, mut opts) = tree_with_partition(2, 0xef, 0xee, 8192);
         opts.hybrid.appended_part_as_gpt = true;
         let img = image_of(opts, &tree);
         let volume = le32(&img, 16 * 2048 + 80) as usize;
@@ -555,15 +567,7 @@ mod tests {
 
     #[test]
     fn appended_partitions_in_an_apple_partition_map() {
-        let (d, tree) = one_file_tree();
-        let part = d.path().join("p.img");
-        std::fs::write(&part, vec![0x77; 3000]).unwrap();
-        let mut opts = crate::IsoOptions::builder().build();
-        opts.hybrid.appended_partitions = vec![AppendedPartition {
-            number: 3,
-            type_byte: 0x83,
-            path: part,
-        }];
+        let (_d, tree, mut opts) = tree_with_partition(3, 0x83, 0x77, 3000);
         opts.hybrid.appended_part_as_apm = true;
         let img = image_of(opts.clone(), &tree);
         let volume = u64::from(le32(&img, 16 * 2048 + 80));
@@ -592,15 +596,7 @@ mod tests {
 
     #[test]
     fn cylinder_alignment_all_pads_filesystem_and_partitions() {
-        let (d, tree) = one_file_tree();
-        let part = d.path().join("p.img");
-        std::fs::write(&part, vec![0x55; 3000]).unwrap();
-        let mut opts = crate::IsoOptions::builder().build();
-        opts.hybrid.appended_partitions = vec![AppendedPartition {
-            number: 2,
-            type_byte: 0x83,
-            path: part,
-        }];
+        let (_d, tree, mut opts) = tree_with_partition(2, 0x83, 0x55, 3000);
         opts.hybrid.partition_cyl_align = CylinderAlign::All;
         let img = image_of(opts.clone(), &tree);
         // xorriso -partition_cyl_align all: "1 0x00 0x83 0 2048", "2 0x00 0x83 2048 2048"
