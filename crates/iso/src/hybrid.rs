@@ -629,6 +629,7 @@ pub(crate) fn tail(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{be32, le32, le64};
 
     #[test]
     fn chs_matches_xorriso() {
@@ -809,16 +810,6 @@ mod tests {
         let mut sink = crate::PlainSink::new(Vec::new());
         w.write(&mut sink).unwrap();
         sink.into_inner()
-    }
-
-    fn be32(b: &[u8], at: usize) -> u32 {
-        u32::from_be_bytes(b[at..at + 4].try_into().unwrap())
-    }
-    fn le32(b: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-    }
-    fn le64(b: &[u8], at: usize) -> u64 {
-        u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
     }
 
     #[test]

@@ -189,10 +189,7 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn le64(b: &[u8], at: usize) -> u64 {
-        u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-    }
+    use crate::test_util::le64;
 
     fn name(e: &[u8]) -> String {
         let units: Vec<u16> = e[56..128]
