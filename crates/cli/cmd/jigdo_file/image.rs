@@ -203,8 +203,22 @@ fn tmp_entries(tmp: &Path, template: &Template) -> Result<Vec<DescEntry>, &'stat
     Ok(entries)
 }
 
+/// What [`copy_checked`] made of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copied {
+    /// Its bytes are in (and matched, when checked).
+    Done,
+    /// Copied in, but its checksum is not its part's: left needed (exit 2).
+    Mismatch,
+    /// It could not be opened or read to its length (gone, shortened since
+    /// it was hashed): left needed like a file not supplied, the other
+    /// files' work kept.
+    Unreadable,
+}
+
 /// Copies `path` into `out` at its current position, checking it against
-/// `want` when asked; false (and an error line) if it does not match.
+/// `want` when asked; an error line for a file that does not match or
+/// cannot be read. Only errors writing the output end the copy.
 fn copy_checked(
     rep: &Reporter,
     path: &Path,
@@ -212,16 +226,28 @@ fn copy_checked(
     want: &Digest,
     check: bool,
     mut write: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> anyhow::Result<bool> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+) -> anyhow::Result<Copied> {
+    let unreadable = |e: std::io::Error| {
+        rep.error(&format!(
+            "Error while reading `{}' - file will be ignored ({})",
+            path.display(),
+            strerror(&e)
+        ));
+        Ok(Copied::Unreadable)
+    };
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return unreadable(e),
+    };
     let mut h = Hasher::new(want.algorithm());
     let mut buf = vec![0u8; BUF];
     let mut left = len;
     while left > 0 {
         let n = usize::try_from(left).unwrap_or(BUF).min(BUF);
         let chunk = buf.get_mut(..n).unwrap_or_default();
-        f.read_exact(chunk)
-            .with_context(|| format!("reading {}", path.display()))?;
+        if let Err(e) = f.read_exact(chunk) {
+            return unreadable(e);
+        }
         if check {
             h.update(chunk);
         }
@@ -230,9 +256,9 @@ fn copy_checked(
     }
     if check && h.finalize() != *want {
         rep.error(&mismatch(path));
-        return Ok(false);
+        return Ok(Copied::Mismatch);
     }
-    Ok(true)
+    Ok(Copied::Done)
 }
 
 /// jigdo-file's line for a file whose bytes are not its part's.
@@ -286,11 +312,15 @@ fn create_tmp(
                 } => {
                     pos += *len;
                     if let Some(p) = found.get(digest) {
-                        if copy_checked(rep, p, *len, digest, o.check_files, |c| w.write_all(c))? {
-                            *written = true;
-                            continue;
+                        match copy_checked(rep, p, *len, digest, o.check_files, |c| w.write_all(c))?
+                        {
+                            Copied::Done => {
+                                *written = true;
+                                continue;
+                            }
+                            Copied::Mismatch => bad += 1,
+                            Copied::Unreadable => {}
                         }
-                        bad += 1;
                     }
                     // unwritten files stay zero (a hole)
                     w.seek(SeekFrom::Start(pos))?;
@@ -325,7 +355,7 @@ fn continue_tmp(
         .open(tmp)
         .with_context(|| format!("opening {}", tmp.display()))?;
     // parts no input file is for (jigdo-file's `missing')
-    let missing = entries.iter().any(|e| {
+    let mut missing = entries.iter().any(|e| {
         matches!(e, DescEntry::File { written: false, digest, .. } if !found.contains_key(digest))
     });
     let mut bad = false;
@@ -340,13 +370,14 @@ fn continue_tmp(
         {
             if let (false, Some(p)) = (*written, found.get(digest)) {
                 let mut at = pos;
-                let ok = copy_checked(rep, p, *len, digest, o.check_files, |c| {
+                let copied = copy_checked(rep, p, *len, digest, o.check_files, |c| {
                     f.write_all_at(c, at)?;
                     at += c.len() as u64;
                     Ok(())
                 })?;
-                *written = ok;
-                bad |= !ok;
+                *written = copied == Copied::Done;
+                bad |= copied == Copied::Mismatch;
+                missing |= copied == Copied::Unreadable;
             }
         }
         if !matches!(e, DescEntry::ImageInfo { .. }) {
