@@ -31,6 +31,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::exit::strerror;
+
 /// mkjigsnap personality: make a snapshot tree of the files a set of
 /// .jigdo files reference.
 #[derive(Debug, Parser)]
@@ -103,16 +105,7 @@ pub(crate) struct Die(pub String);
 
 impl From<std::io::Error> for Die {
     fn from(e: std::io::Error) -> Die {
-        Die(format!("writing output: {}", os_message(&e)))
-    }
-}
-
-/// An OS error as Perl's `$!` prints it (no "(os error N)").
-pub(crate) fn os_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) => text.get(..at).unwrap_or(&text).to_string(),
-        None => text,
+        Die(format!("writing output: {}", strerror(&e)))
     }
 }
 
@@ -245,7 +238,7 @@ fn validate(a: &MkjigsnapArgs) -> Result<Config<'_>, Die> {
                     .filter(|w| !w.is_empty())
                     .count() as u64
             }
-            Err(e) => eprintln!("mkjigsnap: {}: {}", list.display(), os_message(&e)),
+            Err(e) => eprintln!("mkjigsnap: {}: {}", list.display(), strerror(&e)),
         }
     }
     if num_jigdos == 0 {
@@ -301,7 +294,7 @@ fn jigdo_paths(config: &Config, out: &mut impl Write) -> Result<Vec<OsString>, D
             Die(format!(
                 "Can't open file {}: {}",
                 list.display(),
-                os_message(&e)
+                strerror(&e)
             ))
         })?;
         for line in text.split(|&b| b == b'\n') {
@@ -322,7 +315,7 @@ pub(crate) fn read_maybe_gz(path: &OsStr) -> Option<Vec<u8>> {
             eprintln!(
                 "mkjigsnap: {}: {}",
                 PathBuf::from(path).display(),
-                os_message(&e)
+                strerror(&e)
             );
             return None;
         }
@@ -337,7 +330,7 @@ pub(crate) fn read_maybe_gz(path: &OsStr) -> Option<Vec<u8>> {
             eprintln!(
                 "mkjigsnap: {}: {}",
                 PathBuf::from(path).display(),
-                os_message(&e)
+                strerror(&e)
             );
             Some(text)
         }
@@ -447,7 +440,7 @@ fn write_checksums(path: &std::path::Path, refs: &Refs) -> Result<(), Die> {
         Die(format!(
             "Can't open {} for writing: {}",
             path.display(),
-            os_message(&e)
+            strerror(&e)
         ))
     })
 }

@@ -50,11 +50,7 @@ pub fn run(bin: &str, args: Vec<OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
+            if crate::exit::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
             rep.error(&format!("{bin}: {e:#}"));

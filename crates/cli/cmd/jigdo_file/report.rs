@@ -54,14 +54,7 @@ impl Reporter {
     }
 }
 
-/// The C library's text for an I/O error, without Rust's "(os error N)".
-pub fn strerror(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ").and_then(|i| text.get(..i)) {
-        Some(plain) => plain.to_string(),
-        None => text,
-    }
-}
+pub use crate::exit::strerror;
 
 /// Writes stdout lines, ending quietly when the reader has gone (`| head`).
 pub fn print_line(out: &mut dyn Write, line: &str) -> std::io::Result<()> {

@@ -11,7 +11,8 @@ use std::path::{Component, Path, PathBuf};
 use jigsmith_checksum::{Algorithm, MultiHasher};
 use rayon::prelude::*;
 
-use super::{concat, os_message, read_maybe_gz, Config, Die, Refs, Sums};
+use super::{concat, read_maybe_gz, Config, Die, Refs, Sums};
+use crate::exit::strerror;
 use crate::output::AtomicFile;
 
 /// Linux errnos after which a file is copied rather than linked: another
@@ -305,7 +306,7 @@ fn generate(
                             out,
                             "\nFailed to create link {}: {}",
                             disp(&outfile),
-                            os_message(e)
+                            strerror(e)
                         )?,
                         (None, None) => {
                             writeln!(out, "\nFailed to create link {}", disp(&outfile))?;
@@ -351,11 +352,7 @@ fn generate(
             back.extend_from_slice(refs.backref.get(*f).map_or("", String::as_str).as_bytes());
         }
         let cannot = |p: &Path, e: std::io::Error| {
-            Die(format!(
-                "Failed to open {}: {}",
-                p.display(),
-                os_message(&e)
-            ))
+            Die(format!("Failed to open {}: {}", p.display(), strerror(&e)))
         };
         write_atomic(path, log.as_slice()).map_err(|e| cannot(path, e))?;
         if let Some(b) = &config.args.backref_file {
@@ -481,14 +478,14 @@ pub(super) fn single_outputs(
         Die(format!(
             "Unable to open new jigdo file {} for writing: {}",
             jigdo_out.display(),
-            os_message(&e)
+            strerror(&e)
         ))
     })?;
     let copy_failed = |e: std::io::Error| {
         Die(format!(
             "Failed to copy template file {}: {}",
             template.display(),
-            os_message(&e)
+            strerror(&e)
         ))
     };
     // streamed, not read whole: a DVD's template is hundreds of MiB
@@ -504,7 +501,7 @@ pub(super) fn single_outputs(
         Die(format!(
             "Failed to open conf file {} for writing: {}",
             conf_path.display(),
-            os_message(&e)
+            strerror(&e)
         ))
     })?;
     writeln!(
