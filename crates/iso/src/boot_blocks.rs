@@ -173,7 +173,8 @@ pub(crate) fn write(
     Ok(())
 }
 
-fn put(sa: &mut [u8], at: usize, bytes: &[u8]) {
+/// Copies `bytes` into `sa` at `at`; bytes that would fall past its end are dropped.
+pub(crate) fn put(sa: &mut [u8], at: usize, bytes: &[u8]) {
     if let Some(dst) = sa.get_mut(at..at + bytes.len()) {
         dst.copy_from_slice(bytes);
     }

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use crate::boot_blocks::put;
 use crate::error::{Error, Result};
 use crate::partitions::AppendedPartition;
 
@@ -51,12 +52,6 @@ pub(crate) fn cylinder_start(block: u64) -> u64 {
     block.next_multiple_of(CYLINDER_BLOCKS)
 }
 
-fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
-    if let Some(dst) = b.get_mut(at..at + bytes.len()) {
-        dst.copy_from_slice(bytes);
-    }
-}
-
 fn be16(v: u64) -> [u8; 2] {
     u16::try_from(v).unwrap_or(u16::MAX).to_be_bytes()
 }
@@ -93,9 +88,7 @@ pub(crate) fn label(
     let mut b = [0u8; 512];
     let text = label.label.as_deref().unwrap_or(DEFAULT_LABEL).as_bytes();
     let text = text.get(..text.len().min(128)).unwrap_or_default();
-    if let Some(dst) = b.get_mut(..text.len()) {
-        dst.copy_from_slice(text);
-    }
+    put(&mut b, 0, text);
     b[128..132].copy_from_slice(&1u32.to_be_bytes()); // layout version
     b[140..142].copy_from_slice(&8u16.to_be_bytes()); // partitions
     b[188..192].copy_from_slice(&0x600d_deeeu32.to_be_bytes()); // VTOC sanity
