@@ -217,7 +217,7 @@ impl BootPlan {
         let mut records: Vec<[u8; 32]> = Vec::new();
         let entry_bytes = |i: usize, e: &BootEntry, node: NodeId| -> [u8; 32] {
             let media = self.media.get(i).copied().unwrap_or(Media::NONE);
-            if let Some(Some((_, placed))) = self.appended.get(i) {
+            let (sectors, lba) = if let Some(Some((_, placed))) = self.appended.get(i) {
                 // the partition's blocks, in 512-byte sectors; too many for the field: 0 for
                 // EFI (firmware reads the partition whole), 65535 for BIOS, as libisofs
                 let (lba, blocks) = placed.unwrap_or((0, 0));
@@ -225,27 +225,24 @@ impl BootPlan {
                     Platform::Efi => 0,
                     Platform::X86 => u16::MAX,
                 });
-                let mut r = [0u8; 32];
-                r[0] = 0x88;
-                r[2..4].copy_from_slice(&e.load_segment.to_le_bytes());
-                r[6..8].copy_from_slice(&sectors.to_le_bytes());
-                r[8..12].copy_from_slice(&lba.to_le_bytes());
-                return r;
-            }
-            let ext = layout
-                .extent(node)
-                .unwrap_or(crate::layout::Extent { lba: 0, size: 0 });
-            let size = match tree.nodes.get(node).map(|n| &n.kind) {
-                Some(Kind::File { size, .. }) => *size,
-                _ => 0,
+                (sectors, lba)
+            } else {
+                let ext = layout
+                    .extent(node)
+                    .unwrap_or(crate::layout::Extent { lba: 0, size: 0 });
+                let size = match tree.nodes.get(node).map(|n| &n.kind) {
+                    Some(Kind::File { size, .. }) => *size,
+                    _ => 0,
+                };
+                (Self::load_size(e, media, size), ext.lba)
             };
             let mut r = [0u8; 32];
             r[0] = 0x88;
             r[1] = media.media_type;
             r[2..4].copy_from_slice(&e.load_segment.to_le_bytes());
             r[4] = media.system_type;
-            r[6..8].copy_from_slice(&Self::load_size(e, media, size).to_le_bytes());
-            r[8..12].copy_from_slice(&ext.lba.to_le_bytes());
+            r[6..8].copy_from_slice(&sectors.to_le_bytes());
+            r[8..12].copy_from_slice(&lba.to_le_bytes());
             r
         };
         let Some(((first, first_node), rest)) = self.entries.split_first() else {
