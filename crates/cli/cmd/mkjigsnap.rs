@@ -154,6 +154,9 @@ pub(crate) struct Refs {
     pub files: BTreeMap<Vec<u8>, Sums>,
     pub backref: BTreeMap<Vec<u8>, String>,
     pub unsorted: u64,
+    /// `.jigdo` files that could not be read whole: the files they name are
+    /// unknown, so none may be removed as redundant.
+    pub unread: u64,
 }
 
 /// Validated options.
@@ -307,7 +310,9 @@ fn jigdo_paths(config: &Config, out: &mut impl Write) -> Result<Vec<OsString>, D
 }
 
 /// A `.jigdo`'s bytes, gunzipped if gzipped (`zcat -f`); unreadable files
-/// are reported on stderr and contribute nothing, as with mkjigsnap.
+/// are reported on stderr and contribute nothing, as with mkjigsnap. A
+/// gzip stream that breaks off is unreadable too: its first lines alone
+/// would pass for a smaller `.jigdo`.
 pub(crate) fn read_maybe_gz(path: &OsStr) -> Option<Vec<u8>> {
     let raw = match std::fs::read(path) {
         Ok(raw) => raw,
@@ -332,7 +337,7 @@ pub(crate) fn read_maybe_gz(path: &OsStr) -> Option<Vec<u8>> {
                 PathBuf::from(path).display(),
                 strerror(&e)
             );
-            Some(text)
+            None
         }
     }
 }
@@ -374,10 +379,12 @@ fn parse_jigdos(config: &Config, jigdos: &[OsString], out: &mut impl Write) -> R
         files: BTreeMap::new(),
         backref: BTreeMap::new(),
         unsorted: 0,
+        unread: 0,
     };
     let want_backref = config.args.backref_file.is_some();
     for (parsed, injig) in sorted.into_iter().enumerate() {
         let Some(text) = read_maybe_gz(injig) else {
+            refs.unread += 1;
             continue;
         };
         let name = String::from_utf8_lossy(injig.as_bytes()).into_owned();
@@ -473,6 +480,22 @@ mod tests {
                 String::from_utf8_lossy(no)
             );
         }
+    }
+
+    #[test]
+    fn a_broken_off_gzip_jigdo_is_unread_not_half_read() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(b"[Parts]\nAAAAAAAAAAAAAAAAAAAAAA=Debian:a.deb\n")
+            .unwrap();
+        let gz = gz.finish().unwrap();
+        let whole = dir.path().join("whole.jigdo");
+        let cut = dir.path().join("cut.jigdo");
+        std::fs::write(&whole, &gz).unwrap();
+        std::fs::write(&cut, &gz[..gz.len() - 6]).unwrap();
+        assert!(read_maybe_gz(whole.as_os_str()).is_some());
+        assert!(read_maybe_gz(cut.as_os_str()).is_none());
     }
 
     #[test]

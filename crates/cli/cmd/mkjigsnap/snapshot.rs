@@ -359,6 +359,16 @@ fn generate(
             write_atomic(b, back.as_slice()).map_err(|e| cannot(b, e))?;
         }
     }
+    if refs.unread > 0 {
+        // what an unread .jigdo names is not known: removing "redundant"
+        // files now could delete its parts from the snapshot
+        writeln!(
+            out,
+            "Not removing redundant files: {} jigdo file(s) could not be read",
+            refs.unread
+        )?;
+        return Ok(());
+    }
     writeln!(out, "Scanning for now-redundant files")?;
     let mut deleted = 0u64;
     delete_redundant(
