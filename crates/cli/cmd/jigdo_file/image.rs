@@ -426,16 +426,11 @@ fn continue_tmp(
     Ok(0)
 }
 
-fn hash_prefix(f: &File, len: u64, algorithm: Algorithm) -> std::io::Result<Digest> {
+fn hash_prefix(mut f: &File, len: u64, algorithm: Algorithm) -> std::io::Result<Digest> {
     let mut h = Hasher::new(algorithm);
-    let mut buf = vec![0u8; BUF];
-    let mut at = 0u64;
-    while at < len {
-        let n = usize::try_from(len - at).unwrap_or(BUF).min(BUF);
-        let chunk = buf.get_mut(..n).unwrap_or_default();
-        f.read_exact_at(chunk, at)?;
-        h.update(chunk);
-        at += n as u64;
+    f.seek(SeekFrom::Start(0))?;
+    if std::io::copy(&mut f.take(len), &mut h)? != len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
     Ok(h.finalize())
 }
@@ -450,7 +445,7 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         );
         return Ok(try_help(&rep.bin));
     };
-    let mut img: Box<dyn Read> = if image == "-" {
+    let img: Box<dyn Read> = if image == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         match File::open(image) {
@@ -510,22 +505,10 @@ pub fn verify(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
         good(rep);
         return Ok(0);
     }
+    // one byte past the stated length is enough to know it is too long
     let mut h = Hasher::new(digest.algorithm());
-    let mut buf = vec![0u8; BUF];
-    let mut total = 0u64;
-    loop {
-        let n = img
-            .read(&mut buf)
-            .with_context(|| format!("reading {image}"))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        if total > len {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
+    let total = std::io::copy(&mut img.take(len.saturating_add(1)), &mut h)
+        .with_context(|| format!("reading {image}"))?;
     if total != len {
         rep.error(BAD);
         return Ok(2);
