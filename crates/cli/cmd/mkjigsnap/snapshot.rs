@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -144,7 +144,7 @@ fn resolve(path: OsString) -> OsString {
 
 /// Whether the file at `path` has the checksums the `.jigdo`s give.
 fn check_file(path: &OsStr, sums: &Sums) -> Verdict {
-    let Ok(f) = File::open(path) else {
+    let Ok(mut f) = File::open(path) else {
         return Verdict::Missing;
     };
     if !f.metadata().is_ok_and(|m| m.is_file()) {
@@ -159,15 +159,8 @@ fn check_file(path: &OsStr, sums: &Sums) -> Verdict {
     .collect();
     let algorithms: Vec<Algorithm> = wanted.iter().map(|(a, _)| *a).collect();
     let mut h = MultiHasher::new(&algorithms);
-    let mut r = BufReader::with_capacity(1 << 20, f);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return Verdict::Missing,
-        }
+    if std::io::copy(&mut f, &mut h).is_err() {
+        return Verdict::Missing;
     }
     let good = h
         .finalize()
