@@ -264,10 +264,7 @@ impl Image {
         };
         let mut buf = vec![0u8; self.options.read_buffer_size];
         if let Some(part) = &self.prepended.part {
-            // image data, not a file of the tree: metadata to JTE
-            out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
-            appended::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
-            out.pad_to_block()?;
+            out.partition(part, &mut buf)?;
         }
         for item in &l.data {
             let Some(Kind::File { source, .. }) = self.tree.nodes.get(item.node).map(|n| &n.kind)
@@ -278,12 +275,10 @@ impl Image {
             if out.offset < start {
                 out.zeros(start - out.offset)?;
             }
-            if self.boot.as_ref().is_some_and(|b| b.patches(item.node)) {
+            if let Some(boot) = self.boot.as_ref().filter(|b| b.patches(item.node)) {
                 // The patched boot image is no longer a copy of its source: it is metadata to JTE.
                 let mut data = read_whole(source, item.extent.size)?;
-                if let Some(boot) = &self.boot {
-                    boot.patch(item.node, &mut data, SYSTEM_AREA_BLOCKS, item.extent.lba);
-                }
+                boot.patch(item.node, &mut data, SYSTEM_AREA_BLOCKS, item.extent.lba);
                 out.meta(&data)?;
             } else {
                 let fe = FileExtent {
@@ -299,22 +294,14 @@ impl Image {
             out.pad_to_block()?;
         }
         for part in &self.appended.parts {
-            // an appended partition is image data, not a file of the tree: metadata to JTE
-            out.zeros((part.start * BLOCK).saturating_sub(out.offset))?;
-            appended::copy_partition(part, &mut buf, &mut |chunk| out.meta(chunk))?;
-            out.pad_to_block()?;
+            out.partition(part, &mut buf)?;
         }
         if !self.appended.backup_gpt.is_empty() {
-            let at = (self.appended.end_blocks * BLOCK)
-                .saturating_sub(self.appended.backup_gpt.len() as u64);
-            out.zeros(at.saturating_sub(out.offset))?;
-            out.meta(&self.appended.backup_gpt)?;
+            out.ending_at(self.appended.end_blocks * BLOCK, &self.appended.backup_gpt)?;
         }
         let end = u64::from(l.total_blocks) * BLOCK;
         if !self.prepended.backup_gpt.is_empty() {
-            let at = end.saturating_sub(self.prepended.backup_gpt.len() as u64);
-            out.zeros(at.saturating_sub(out.offset))?;
-            out.meta(&self.prepended.backup_gpt)?;
+            out.ending_at(end, &self.prepended.backup_gpt)?;
         }
         let tail_start = end - self.tail.len() as u64;
         if out.offset < tail_start {
@@ -391,6 +378,21 @@ impl<S: ImageSink + ?Sized> Out<'_, S> {
             }
         }
         Ok(())
+    }
+
+    /// A partition's file at its first block, padded to a whole block: image data, not a file
+    /// of the tree, so metadata to JTE (as libjte has it).
+    fn partition(&mut self, part: &appended::Placed, buf: &mut [u8]) -> Result<()> {
+        self.zeros((part.start * BLOCK).saturating_sub(self.offset))?;
+        appended::copy_partition(part, buf, &mut |chunk| self.meta(chunk))?;
+        self.pad_to_block()
+    }
+
+    /// `bytes` (a backup GPT) so that they end at image offset `end`, zeros before them.
+    fn ending_at(&mut self, end: u64, bytes: &[u8]) -> Result<()> {
+        let at = end.saturating_sub(bytes.len() as u64);
+        self.zeros(at.saturating_sub(self.offset))?;
+        self.meta(bytes)
     }
 
     fn pad_to_block(&mut self) -> Result<()> {
