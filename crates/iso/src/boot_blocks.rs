@@ -308,10 +308,17 @@ fn read_mipsel_elf(tree: &Tree, node: NodeId, path: &str) -> Result<MipselElf> {
         path: source.clone(),
         source: source_err,
     };
+    // a file too short is a bad boot file; any other read error is the file system's
+    let short = |reason| {
+        move |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => bad(reason),
+            _ => read_err(e),
+        }
+    };
     let mut f = std::fs::File::open(source).map_err(read_err)?;
     let mut head = [0u8; 32];
     f.read_exact(&mut head)
-        .map_err(|_| bad("shorter than an ELF header"))?;
+        .map_err(short("shorter than an ELF header"))?;
     let phoff = le32(&head, 28).unwrap_or(0);
     let skip = phoff
         .checked_sub(32)
@@ -319,7 +326,7 @@ fn read_mipsel_elf(tree: &Tree, node: NodeId, path: &str) -> Result<MipselElf> {
     std::io::copy(&mut (&mut f).take(u64::from(skip)), &mut std::io::sink()).map_err(read_err)?;
     let mut phdr = [0u8; 20];
     f.read_exact(&mut phdr)
-        .map_err(|_| bad("ELF program header table past the end of the file"))?;
+        .map_err(short("ELF program header table past the end of the file"))?;
     parse_mipsel_elf(&head, &phdr).ok_or(bad("unreadable ELF header"))
 }
 
