@@ -11,12 +11,13 @@
 //! already occupied").
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::layout::{Layout, BLOCK, MAX_SECTION};
 use crate::options::IsoOptions;
 use crate::sun_label::{self, SunLabel};
-use crate::tree::{Kind, NodeId, Tree};
+use crate::tree::{Kind, Tree};
 
 /// How many boot files an SGI volume header lists.
 pub const MAX_MIPS_BOOT_FILES: usize = 15;
@@ -159,7 +160,7 @@ pub(crate) fn write(
         }
         BootBlock::MipsLittleEndian { file } => {
             let f = boot_file(tree, layout, file)?;
-            let elf = read_mipsel_elf(tree, f.node, file)?;
+            let elf = read_mipsel_elf(&f.source, file)?;
             dec_boot_block(&elf, f.lba).to_vec()
         }
         BootBlock::Hppa(palo) => return write_palo(palo, tree, layout, sa),
@@ -180,9 +181,9 @@ pub(crate) fn put(sa: &mut [u8], at: usize, bytes: &[u8]) {
     }
 }
 
-/// A boot file of the image: its node, first block, size and name.
+/// A boot file of the image: its source file, first block, size and name.
 struct BootFile {
-    node: NodeId,
+    source: PathBuf,
     lba: u64,
     size: u64,
     name: Vec<u8>,
@@ -195,7 +196,7 @@ fn boot_file(tree: &Tree, layout: &Layout, path: &str) -> Result<BootFile> {
     let n = tree.nodes.get(node).ok_or_else(|| Error::BootFileMissing {
         image_path: path.to_string(),
     })?;
-    let Kind::File { size, .. } = &n.kind else {
+    let Kind::File { size, source, .. } = &n.kind else {
         return Err(Error::BadBootImage {
             image_path: path.to_string(),
             reason: "not a regular file",
@@ -204,7 +205,7 @@ fn boot_file(tree: &Tree, layout: &Layout, path: &str) -> Result<BootFile> {
     // an empty file has no extent; libisofs gives it block 0 as well
     let lba = layout.extent(node).map_or(0, |e| u64::from(e.lba));
     Ok(BootFile {
-        node,
+        source: source.clone(),
         lba,
         size: *size,
         name: n.name.clone(),
@@ -296,16 +297,14 @@ fn parse_mipsel_elf(head: &[u8], phdr: &[u8]) -> Option<MipselElf> {
     })
 }
 
-fn read_mipsel_elf(tree: &Tree, node: NodeId, path: &str) -> Result<MipselElf> {
+/// Reads the ELF fields of `source`, the boot file at `path` in the image.
+fn read_mipsel_elf(source: &Path, path: &str) -> Result<MipselElf> {
     let bad = |reason| Error::BadBootImage {
         image_path: path.to_string(),
         reason,
     };
-    let Some(Kind::File { source, .. }) = tree.nodes.get(node).map(|n| &n.kind) else {
-        return Err(bad("not a regular file"));
-    };
     let read_err = |source_err| Error::ReadFile {
-        path: source.clone(),
+        path: source.to_path_buf(),
         source: source_err,
     };
     // a file too short is a bad boot file; any other read error is the file system's
