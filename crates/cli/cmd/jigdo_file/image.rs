@@ -65,7 +65,7 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     let mut entries = template.desc_entries().to_vec();
     let mut resume = false;
     if !to_stdout && tmp.exists() {
-        match tmp_entries(&tmp, &template) {
+        match tmp_entries(&tmp, template.desc_entries()) {
             Ok(e) => {
                 entries = e;
                 resume = true;
@@ -172,8 +172,12 @@ pub fn make_image(o: &Options, rep: &Reporter) -> anyhow::Result<u8> {
     Ok(1)
 }
 
-/// The DESC table of an existing `.tmp`, if it belongs to this template.
-fn tmp_entries(tmp: &Path, template: &Template) -> Result<Vec<DescEntry>, &'static str> {
+/// The DESC table of an existing `.tmp`, if it belongs to the template
+/// whose DESC table is `template` (image info last).
+pub(super) fn tmp_entries(
+    tmp: &Path,
+    template: &[DescEntry],
+) -> Result<Vec<DescEntry>, &'static str> {
     let mut f =
         File::open(tmp).map_err(|_| "it was not created by jigdo-file, or is corrupted.")?;
     let (entries, start) = read_desc_table(&mut f)
@@ -192,12 +196,16 @@ fn tmp_entries(tmp: &Path, template: &Template) -> Result<Vec<DescEntry>, &'stat
         },
         other => other,
     };
-    let same = entries.len() == template.desc_entries().len()
+    let same = entries.len() == template.len()
         && entries
             .iter()
-            .zip(template.desc_entries())
+            .zip(template)
             .all(|(a, b)| unwritten(a) == unwritten(b));
-    if !same || start != template.image_len() {
+    let image_len = match template.last() {
+        Some(DescEntry::ImageInfo { len, .. }) => Some(*len),
+        _ => None,
+    };
+    if !same || Some(start) != image_len {
         return Err("it corresponds to a different image/template.");
     }
     Ok(entries)

@@ -14,6 +14,7 @@ use jigsmith_checksum::{Algorithm, Digest};
 use jigsmith_format::{read_desc_table, unquote_value, DescEntry, ServerEntry};
 
 use super::args::{try_help, Options};
+use super::image::tmp_entries;
 use super::report::{print_line, Reporter};
 
 pub fn run(o: &Options, rep: &Reporter, all: bool) -> anyhow::Result<u8> {
@@ -56,25 +57,20 @@ pub fn run(o: &Options, rep: &Reporter, all: bool) -> anyhow::Result<u8> {
         .collect();
     jigdo.servers.splice(0..0, uris);
 
-    let tmp = format!("{image}.tmp");
-    let from_tmp = (image != "-")
-        .then(|| File::open(&tmp).ok())
-        .flatten()
-        .and_then(|mut f| read_desc_table(&mut f).ok())
-        .map(|(e, _)| e);
-    let entries = match from_tmp {
-        Some(e) => e,
-        None => match read_desc_table(&mut template) {
-            Ok((e, _)) => e,
-            Err(_) => {
-                rep.error(&format!(
-                    "{} print-missing: Invalid template data - corrupted file?",
-                    rep.bin
-                ));
-                return Ok(3);
-            }
-        },
+    let Ok((template_entries, _)) = read_desc_table(&mut template) else {
+        rep.error(&format!(
+            "{} print-missing: Invalid template data - corrupted file?",
+            rep.bin
+        ));
+        return Ok(3);
     };
+    // a `.tmp` says which files are still needed, if it is this template's
+    // (a stale one of another image would list the wrong files)
+    let tmp = format!("{image}.tmp");
+    let entries = (image != "-")
+        .then(|| tmp_entries(Path::new(&tmp), &template_entries).ok())
+        .flatten()
+        .unwrap_or(template_entries);
     let missing: BTreeSet<Digest> = entries
         .iter()
         .filter_map(|e| match e {
