@@ -42,9 +42,13 @@ pub use crate::appended::AppendedPartition;
 
 /// Whether these options write anything into the system area without `-isohybrid-mbr`.
 pub(crate) fn wanted(opts: &IsoOptions) -> bool {
+    opts.hybrid.system_area_file.is_some() || wanted_besides_g(opts)
+}
+
+/// Whether these options write anything into the system area other than `-G`'s data.
+fn wanted_besides_g(opts: &IsoOptions) -> bool {
     let h = &opts.hybrid;
-    h.system_area_file.is_some()
-        || !h.appended_partitions.is_empty()
+    !h.appended_partitions.is_empty()
         || h.chrp_boot_part
         || h.grub2_mbr.is_some()
         || h.protective_msdos_label
@@ -122,9 +126,7 @@ pub(crate) fn check(opts: &IsoOptions, boot: Option<&BootPlan>) -> Result<()> {
     }
     // -G's data goes with a boot block, which replaces the sector(s) it owns as in xorriso
     // (debian-cd's sparc64 line is `-G boot1/boot/isofs.b -B ...`); an MBR table does not
-    let mut without_g = opts.clone();
-    without_g.hybrid.system_area_file = None;
-    if opts.boot_block.is_some() && wanted(&without_g) && h.partition_offset == 0 {
+    if opts.boot_block.is_some() && wanted_besides_g(opts) && h.partition_offset == 0 {
         // (-partition_offset with a boot block is refused by boot_blocks::check_exclusive)
         return Err(Error::OptionConflict {
             first: "--grub2-mbr, --protective-msdos-label, --mbr-force-bootable or \
