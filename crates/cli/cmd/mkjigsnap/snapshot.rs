@@ -452,15 +452,17 @@ pub(super) fn single_outputs(
         return Ok(());
     }
     let jigdo = jigdos.first().cloned().unwrap_or_default();
-    let Some(text) = std::fs::metadata(&jigdo)
-        .ok()
-        .and_then(|_| read_maybe_gz(&jigdo))
-    else {
-        return Err(Die(format!(
-            "Unable to open jigdo file {} for reading: No such file or directory",
+    let unable = |why: String| {
+        Die(format!(
+            "Unable to open jigdo file {} for reading: {why}",
             disp(&jigdo)
-        )));
+        ))
     };
+    if let Err(e) = std::fs::metadata(&jigdo) {
+        return Err(unable(strerror(&e)));
+    }
+    // read_maybe_gz has said why on stderr
+    let text = read_maybe_gz(&jigdo).ok_or_else(|| unable("it cannot be read whole".into()))?;
     let mut edited = Vec::with_capacity(text.len());
     for line in text.split_inclusive(|&b| b == b'\n') {
         if line.starts_with(b"Template=") {
