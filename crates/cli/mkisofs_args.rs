@@ -607,6 +607,10 @@ const EFI_SYSTEM_GUID: [u8; 16] = [
 /// stores little-endian (`C12A7328-F81F-11D2-BA4B-00A0C93EC93B`).
 fn type_guid(v: &str) -> Option<[u8; 16]> {
     let hex: String = v.chars().filter(|c| *c != '-').collect();
+    // (from_str_radix alone would also take a sign: "+f")
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     let groups: Vec<usize> = v.split('-').map(str::len).collect();
     let structured = match groups.as_slice() {
         [32] => false,
@@ -1099,6 +1103,7 @@ mod tests {
             ["0", "0x83"],
             ["2", "28732ac11ff8d211ba4b00a0c93ec93"],
             ["2", "C12A7328-F81F-11D2-BA4B00A0C93EC93B"],
+            ["2", "+8732ac11ff8d211ba4b00a0c93ec93b"],
         ] {
             assert!(matches!(
                 parse(&["-append_partition", bad[0], bad[1], "f"]),
