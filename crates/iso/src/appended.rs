@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::boot_blocks::BootBlock;
 use crate::error::{Error, Result};
-use crate::hybrid::{mbr_entry, Chs, Geometry};
+use crate::hybrid::{apm_entry_fields, mbr_entry, Chs, Geometry, APM_ENTRY_FIELDS};
 use crate::layout::{Layout, BLOCK};
 use crate::options::{CylinderAlign, IsoOptions};
 use crate::part_gpt::{self, BACKUP_BLOCKS};
@@ -252,7 +252,7 @@ const APM_BLOCK: usize = 512;
 /// libisofs' 8-byte APM block 0 (`ER`, block size 512, then harmless x86 code) over the MBR.
 const APM_BLOCK0: [u8; 8] = [0x45, 0x52, 0x02, 0x00, 0xeb, 0x02, 0xff, 0xff];
 
-/// One 512-byte APM entry (Inside Macintosh: Devices, "Partition Map Entry").
+/// One 512-byte APM entry.
 fn apm_entry(
     map_entries: u32,
     start: u64,
@@ -261,20 +261,16 @@ fn apm_entry(
     ty: &str,
     flags: u32,
 ) -> [u8; APM_BLOCK] {
-    let be = |v: u64| u32::try_from(v).unwrap_or(u32::MAX).to_be_bytes();
+    let field = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     let mut e = [0u8; APM_BLOCK];
-    e[0..2].copy_from_slice(b"PM");
-    e[4..8].copy_from_slice(&map_entries.to_be_bytes());
-    e[8..12].copy_from_slice(&be(start));
-    e[12..16].copy_from_slice(&be(count));
-    for (d, s) in e[16..48].iter_mut().zip(name.bytes()) {
-        *d = s;
-    }
-    for (d, s) in e[48..80].iter_mut().zip(ty.bytes()) {
-        *d = s;
-    }
-    e[84..88].copy_from_slice(&be(count));
-    e[88..92].copy_from_slice(&flags.to_be_bytes());
+    e[..APM_ENTRY_FIELDS].copy_from_slice(&apm_entry_fields(
+        map_entries,
+        field(start),
+        field(count),
+        name,
+        ty,
+        flags,
+    ));
     e
 }
 

@@ -453,9 +453,21 @@ pub(crate) fn gpt_header(g: GptHeader, entries: &[u8]) -> [u8; 512] {
     h
 }
 
-/// One 2048-byte Apple Partition Map entry (Inside Macintosh: Devices, "Partition Map Entry").
-fn apm_entry(map_entries: u32, start: u32, count: u32, name: &str, ty: &str) -> [u8; APM_BLOCK] {
-    let mut e = [0u8; APM_BLOCK];
+/// Bytes of an Apple Partition Map entry that are not zero here.
+pub(crate) const APM_ENTRY_FIELDS: usize = 92;
+
+/// The fields of one Apple Partition Map entry (Inside Macintosh: Devices, "Partition Map
+/// Entry"), whatever the map's block size: signature, map size, first block and blocks, name,
+/// type, logical start 0 and logical count = the whole partition, and `flags`.
+pub(crate) fn apm_entry_fields(
+    map_entries: u32,
+    start: u32,
+    count: u32,
+    name: &str,
+    ty: &str,
+    flags: u32,
+) -> [u8; APM_ENTRY_FIELDS] {
+    let mut e = [0u8; APM_ENTRY_FIELDS];
     e[0..2].copy_from_slice(b"PM");
     e[4..8].copy_from_slice(&map_entries.to_be_bytes());
     e[8..12].copy_from_slice(&start.to_be_bytes());
@@ -466,15 +478,28 @@ fn apm_entry(map_entries: u32, start: u32, count: u32, name: &str, ty: &str) -> 
     for (d, s) in e[48..80].iter_mut().zip(ty.bytes()) {
         *d = s;
     }
-    // logical start 0, logical count = the whole partition
     e[84..88].copy_from_slice(&count.to_be_bytes());
+    e[88..92].copy_from_slice(&flags.to_be_bytes());
+    e
+}
+
+/// One 2048-byte Apple Partition Map entry.
+fn apm_entry(map_entries: u32, start: u32, count: u32, name: &str, ty: &str) -> [u8; APM_BLOCK] {
     // valid + allocated for the map itself; + readable, and "automount" for HFS (libisofs)
     let flags: u32 = if ty == "Apple_partition_map" {
         0x3
     } else {
         0x4000_0013
     };
-    e[88..92].copy_from_slice(&flags.to_be_bytes());
+    let mut e = [0u8; APM_BLOCK];
+    e[..APM_ENTRY_FIELDS].copy_from_slice(&apm_entry_fields(
+        map_entries,
+        start,
+        count,
+        name,
+        ty,
+        flags,
+    ));
     e
 }
 
