@@ -150,7 +150,7 @@ impl Prepended {
         created: i64,
     ) -> Vec<u8> {
         let (start, blocks, type_byte) = match (&self.part, self.efi_image) {
-            (Some(p), _) => (p.start, p.size.div_ceil(BLOCK), p.type_byte),
+            (Some(p), _) => (p.start, p.blocks, p.type_byte),
             (None, Some((start, blocks))) => (start, blocks, 0xef),
             (None, None) => return sa,
         };

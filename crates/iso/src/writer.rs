@@ -117,11 +117,8 @@ impl IsoWriter {
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
             let image_blocks = u64::from(layout.total_blocks).max(appended.end_blocks);
-            let parts: Vec<(u64, u64)> = appended
-                .parts
-                .iter()
-                .map(|p| (p.start, p.size.div_ceil(BLOCK)))
-                .collect();
+            let parts: Vec<(u64, u64)> =
+                appended.parts.iter().map(|p| (p.start, p.blocks)).collect();
             boot_blocks::write(
                 block,
                 &tree,
