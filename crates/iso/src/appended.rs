@@ -89,6 +89,12 @@ pub(crate) struct Appended {
 }
 
 impl Appended {
+    /// Blocks of the whole image: the volume's (`layout`), or more when the partitions lie
+    /// outside it.
+    pub(crate) fn image_blocks(&self, layout: &Layout) -> u64 {
+        u64::from(layout.total_blocks).max(self.end_blocks)
+    }
+
     /// (number, first block, bytes) of each partition.
     pub(crate) fn summary(&self) -> Vec<(u8, u64, u64)> {
         self.parts

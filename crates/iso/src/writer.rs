@@ -116,7 +116,7 @@ impl IsoWriter {
         let created = opts.source_date_epoch.or(opts.volume_date).unwrap_or(now);
         let mut system_area = hybrid::system_area(opts, &layout, boot.as_ref(), &tree, created)?;
         if let Some(block) = &opts.boot_block {
-            let image_blocks = u64::from(layout.total_blocks).max(appended.end_blocks);
+            let image_blocks = appended.image_blocks(&layout);
             let parts: Vec<(u64, u64)> =
                 appended.parts.iter().map(|p| (p.start, p.blocks)).collect();
             boot_blocks::write(
@@ -187,7 +187,7 @@ pub struct Image {
 impl Image {
     /// Size of the image in bytes.
     pub fn size(&self) -> u64 {
-        u64::from(self.layout.total_blocks).max(self.appended.end_blocks) * BLOCK
+        self.appended.image_blocks(&self.layout) * BLOCK
     }
 
     /// Things left out of the image (special files, symlinks without Rock Ridge, loops).
