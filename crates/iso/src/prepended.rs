@@ -211,12 +211,10 @@ mod tests {
         u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
     }
 
+    /// The image of the one-file tree with a 3000-byte partition file, and that file's bytes.
     fn image(prep: bool) -> (Vec<u8>, Vec<u8>) {
-        let d = tempfile::tempdir().unwrap();
-        let tree = d.path().join("cd");
-        std::fs::create_dir(&tree).unwrap();
-        let file = vec![0x11u8; 5000];
-        std::fs::write(tree.join("f"), &file).unwrap();
+        let (d, tree) = crate::test_util::one_file_tree();
+        let file = std::fs::read(tree.join("f")).unwrap();
         let part = d.path().join("p.img");
         std::fs::write(&part, vec![0x22; 3000]).unwrap();
         let mut opts = crate::IsoOptions::builder().build();
