@@ -132,8 +132,9 @@ pub enum Error {
         /// Its size in bytes.
         size: u64,
     },
-    /// A file given to `-append_partition` cannot be a partition.
-    #[error("appended partition {path}: {reason}")]
+    /// A file given to `-append_partition`, `-prep-boot-part` or `-efi-boot-part` cannot be a
+    /// partition.
+    #[error("partition file {path}: {reason}")]
     BadPartitionFile {
         /// The file.
         path: PathBuf,
