@@ -8,7 +8,6 @@
 //! An appended partition's data is template data to JTE (libjte matches files of the ISO tree
 //! only; xorriso's .jigdo lists no appended partition).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::boot_blocks::BootBlock;
@@ -400,37 +399,11 @@ pub(crate) fn copy_partition(
     buf: &mut [u8],
     out: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let read_err = |source| Error::ReadFile {
+    let mut f = std::fs::File::open(&part.path).map_err(|source| Error::ReadFile {
         path: part.path.clone(),
         source,
-    };
-    let mut f = std::fs::File::open(&part.path).map_err(read_err)?;
-    let mut done = 0u64;
-    loop {
-        let n = match f.read(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_err(e)),
-        };
-        if n == 0 {
-            break;
-        }
-        let chunk = buf.get(..n).unwrap_or_default();
-        let keep = usize::try_from(part.size.saturating_sub(done)).unwrap_or(usize::MAX);
-        out(chunk.get(..keep.min(n)).unwrap_or_default())?;
-        done += n as u64;
-        if done > part.size {
-            break;
-        }
-    }
-    if done != part.size {
-        return Err(Error::FileChanged {
-            path: part.path.clone(),
-            expected: part.size,
-            found: done,
-        });
-    }
-    Ok(())
+    })?;
+    crate::writer::copy_exact(&mut f, &part.path, part.size, buf, out)
 }
 
 #[cfg(test)]

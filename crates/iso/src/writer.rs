@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::appended::{self, Appended};
@@ -311,6 +311,51 @@ impl Image {
     }
 }
 
+/// Passes the `size` bytes of `f` (opened from `path`) to `out`, read through `buf`; the file
+/// must still be exactly that long ([`Error::FileChanged`] otherwise). Tree files and partition
+/// files are copied with it.
+pub(crate) fn copy_exact(
+    f: &mut File,
+    path: &Path,
+    size: u64,
+    buf: &mut [u8],
+    out: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let read_err = |source| Error::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut left = size;
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let n = match f.read(chunk) {
+            Ok(0) => {
+                return Err(Error::FileChanged {
+                    path: path.to_path_buf(),
+                    expected: size,
+                    found: size - left,
+                })
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(e)),
+        };
+        out(chunk.get(..n).unwrap_or_default())?;
+        left -= n as u64;
+    }
+    let mut probe = [0u8; 1];
+    match f.read(&mut probe) {
+        Ok(0) => Ok(()),
+        Ok(_) => Err(Error::FileChanged {
+            path: path.to_path_buf(),
+            expected: size,
+            found: size + 1,
+        }),
+        Err(e) => Err(read_err(e)),
+    }
+}
+
 fn read_whole(path: &PathBuf, size: u64) -> Result<Vec<u8>> {
     let data = std::fs::read(path).map_err(|source| Error::ReadFile {
         path: path.clone(),
@@ -401,45 +446,16 @@ impl<S: ImageSink + ?Sized> Out<'_, S> {
     }
 
     fn copy_file(&mut self, fe: &FileExtent, buf: &mut [u8]) -> Result<()> {
-        let read_err = |source| Error::ReadFile {
+        let mut f = File::open(&fe.source).map_err(|source| Error::ReadFile {
             path: fe.source.clone(),
             source,
-        };
-        let mut f = File::open(&fe.source).map_err(read_err)?;
+        })?;
         self.sink.begin_file(fe).map_err(|e| self.err(e))?;
-        let mut left = fe.size;
-        while left > 0 {
-            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            let n = match f.read(chunk) {
-                Ok(0) => {
-                    return Err(Error::FileChanged {
-                        path: fe.source.clone(),
-                        expected: fe.size,
-                        found: fe.size - left,
-                    })
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_err(e)),
-            };
-            let data = chunk.get(..n).unwrap_or_default();
+        copy_exact(&mut f, &fe.source, fe.size, buf, &mut |data| {
             self.sink.write_file_data(data).map_err(|e| self.err(e))?;
-            self.offset += n as u64;
-            left -= n as u64;
-        }
-        let mut probe = [0u8; 1];
-        match f.read(&mut probe) {
-            Ok(0) => {}
-            Ok(_) => {
-                return Err(Error::FileChanged {
-                    path: fe.source.clone(),
-                    expected: fe.size,
-                    found: fe.size + 1,
-                })
-            }
-            Err(e) => return Err(read_err(e)),
-        }
+            self.offset += data.len() as u64;
+            Ok(())
+        })?;
         self.sink.end_file().map_err(|e| self.err(e))?;
         Ok(())
     }
